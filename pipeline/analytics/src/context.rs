@@ -1,0 +1,71 @@
+//! The query session over a lake.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::DataType;
+use authlake_core::schema::{dead_letters_schema, events_file_schema};
+use authlake_ingest::lake::{Lake, Location, DEAD_LETTERS_DIR};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use url::Url;
+
+/// Why a query could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("invalid lake url {0}: {1}")]
+    Url(String, String),
+}
+
+/// A session with `events` and `dead_letters` registered over `lake`.
+pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+    let ctx = SessionContext::new_with_config(config);
+    let base = lake.url();
+    let url = Url::parse(&base).map_err(|e| QueryError::Url(base.clone(), e.to_string()))?;
+    if let Location::S3 { .. } = &lake.location {
+        ctx.register_object_store(&url, lake.root_store.clone());
+    }
+
+    // events: Hive partitions under the root; the glob keeps `_authlake/`
+    // (staging, dead letters) out of the table.
+    let events_url = ListingTableUrl::parse(format!("{base}category=*/event_date=*/*.parquet"))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![
+            ("category".to_string(), DataType::Utf8),
+            ("event_date".to_string(), DataType::Date32),
+        ]);
+    let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(events_file_schema());
+    ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
+
+    // dead_letters: one flat directory.
+    let dl_url = ListingTableUrl::parse(format!("{base}{DEAD_LETTERS_DIR}/"))?;
+    let dl_options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let has_dead_letters = match &lake.location {
+        Location::Local(dir) => dir.join(DEAD_LETTERS_DIR).is_dir(),
+        Location::S3 { .. } => true,
+    };
+    if has_dead_letters {
+        let cfg = ListingTableConfig::new(dl_url).with_listing_options(dl_options).with_schema(dead_letters_schema());
+        ctx.register_table("dead_letters", Arc::new(ListingTable::try_new(cfg)?))?;
+    } else {
+        let empty = MemTable::try_new(dead_letters_schema(), vec![vec![]])?;
+        ctx.register_table("dead_letters", Arc::new(empty))?;
+    }
+    Ok(ctx)
+}
+
+/// Runs one SQL statement and collects the result.
+pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
+    let df = ctx.sql(sql).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    Ok((schema, batches))
+}

@@ -1,0 +1,10 @@
+//! authlake-analytics: DataFusion SQL over the lake.
+//!
+//! - [`context`]: a session with the lake's tables registered (`events`,
+//!   `dead_letters`), partition-pruned on `category` and `event_date`.
+//! - [`output`]: rendering results as a table, JSON or CSV.
+
+pub mod context;
+pub mod output;
+
+pub use context::{lake_context, run_sql, QueryError};

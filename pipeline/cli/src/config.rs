@@ -1,0 +1,98 @@
+//! `authlake.toml`: defaults for flags, one section per command.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Defaults for `authlake ingest`.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+/// `[ingest]`: defaults for `authlake ingest` flags of the same names.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Source URI (`file://PATH`).
+    pub from: Option<String>,
+    /// Lake location (`DIR` or `s3://bucket/prefix`).
+    pub lake: Option<String>,
+    /// User pool id for AdminListUserAuthEvents pages, which carry none.
+    pub user_pool_id: Option<String>,
+    /// User name for AdminListUserAuthEvents pages, which carry none.
+    pub username: Option<String>,
+    /// Tenant for events that do not name one.
+    pub tenant_id: Option<String>,
+    /// Legacy system a migration comes from (e.g. `auth0`).
+    pub migration_source: Option<String>,
+    /// Commit at least this often, e.g. `60s`, `5m`.
+    pub commit_interval: Option<String>,
+    /// Target size of data files, e.g. `128MiB`.
+    pub target_file_size: Option<String>,
+    /// Memory for buffered data before a commit is forced, e.g. `1GiB`.
+    pub max_buffer: Option<String>,
+}
+
+/// Reads the config file: the given path (must exist) or `./authlake.toml`
+/// when present.
+pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (Path::new("authlake.toml").to_path_buf(), false),
+    };
+    if !path.exists() {
+        anyhow::ensure!(!required, "config file {} not found", path.display());
+        return Ok(Config::default());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// Parses `90s`, `5m`, `1h`, `500ms`.
+pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => anyhow::bail!("invalid duration unit in {s:?} (use ms, s, m, h, d)"),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Parses `128MiB`, `1GiB`, `500KB`, `1048576`.
+pub fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let n: f64 = num.parse().with_context(|| format!("invalid size {s:?}"))?;
+    let mult = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => anyhow::bail!("invalid size unit in {s:?} (use KiB, MiB, GiB)"),
+    };
+    Ok((n * mult) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations_and_sizes() {
+        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert_eq!(parse_size("128MiB").unwrap(), 128 * 1024 * 1024);
+        assert!(parse_size("12 parsecs").is_err());
+    }
+}

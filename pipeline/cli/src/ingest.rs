@@ -1,0 +1,148 @@
+//! `authlake ingest`.
+
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use authlake_core::position::sha256_hex;
+use authlake_ingest::decode::Defaults;
+use authlake_ingest::source::file;
+use authlake_ingest::{run_files, IngestOptions, IngestSummary, Lake, Progress};
+use clap::Args;
+
+use crate::config::{parse_duration, parse_size, IngestConfig};
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Source: file://PATH (a file, a directory or a glob; NDJSON, JSON, JSON arrays, .gz).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Lake: a directory or s3://bucket/prefix (created if missing).
+    #[arg(long)]
+    pub lake: Option<String>,
+    /// User pool id for AdminListUserAuthEvents pages, which carry none.
+    #[arg(long)]
+    pub user_pool_id: Option<String>,
+    /// User name for AdminListUserAuthEvents pages, which carry none.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Tenant id for events that do not carry `custom:tenantId`.
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Legacy system name for migration events (e.g. auth0).
+    #[arg(long)]
+    pub migration_source: Option<String>,
+    /// Commit at least this often while data is buffered [default: 60s].
+    #[arg(long)]
+    pub commit_interval: Option<String>,
+    /// Target size of each Parquet file [default: 128MiB].
+    #[arg(long)]
+    pub target_file_size: Option<String>,
+    /// Memory for buffered data before a commit is forced [default: 1GiB].
+    #[arg(long)]
+    pub max_buffer: Option<String>,
+    /// Writer id (names the staging area); defaults to one derived from the source.
+    #[arg(long)]
+    pub writer_id: Option<String>,
+    /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
+    #[arg(long)]
+    pub follow: bool,
+    /// No progress line, only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub async fn run(args: IngestArgs, cfg: &IngestConfig) -> anyhow::Result<()> {
+    let from = args.from.or(cfg.from.clone()).context("--from is required (e.g. --from file://events/)")?;
+    let lake_spec = args.lake.or(cfg.lake.clone()).context("--lake is required (a directory or s3://bucket/prefix)")?;
+    let mut opts = IngestOptions {
+        defaults: Defaults {
+            user_pool_id: args.user_pool_id.or(cfg.user_pool_id.clone()),
+            username: args.username.or(cfg.username.clone()),
+            tenant_id: args.tenant_id.or(cfg.tenant_id.clone()),
+            migration_source: args.migration_source.or(cfg.migration_source.clone()),
+        },
+        ..Default::default()
+    };
+    if let Some(s) = args.commit_interval.or(cfg.commit_interval.clone()) {
+        opts.commit_interval = parse_duration(&s)?;
+    }
+    if let Some(s) = args.target_file_size.or(cfg.target_file_size.clone()) {
+        opts.targets.target_file_bytes = parse_size(&s)?;
+    }
+    if let Some(s) = args.max_buffer.or(cfg.max_buffer.clone()) {
+        opts.max_buffer_bytes = parse_size(&s)?;
+    }
+    if from.starts_with("kafka://") || from.starts_with("kinesis://") {
+        bail!("source {from}: kafka:// and kinesis:// sources are not built yet; use file://PATH");
+    }
+    if args.follow {
+        bail!("--follow applies to stream sources (kafka://, kinesis://); a file:// source is read to its end");
+    }
+    let files = file::resolve(&from)?;
+    opts.writer_id = args.writer_id.unwrap_or_else(|| format!("file-{}", &sha256_hex(from.as_bytes())[..12]));
+    let lake = Lake::open(&lake_spec, true)?;
+    let summary = ingest_files(&lake, files, &opts, !args.quiet).await?;
+    println!("{}", summary_line(&summary, &lake));
+    Ok(())
+}
+
+/// Runs an ingest with a progress line on a terminal.
+pub async fn ingest_files(
+    lake: &Lake,
+    files: Vec<std::path::PathBuf>,
+    opts: &IngestOptions,
+    show_progress: bool,
+) -> anyhow::Result<IngestSummary> {
+    let progress = Arc::new(Progress::default());
+    let ticker = (show_progress && std::io::stderr().is_terminal()).then(|| {
+        let p = progress.clone();
+        tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let secs = start.elapsed().as_secs_f64().max(0.001);
+                let events = p.events.load(Ordering::Relaxed);
+                let mb = p.bytes.load(Ordering::Relaxed) as f64 / 1e6;
+                eprint!(
+                    "\r  {events} events ({:.0}/s), {} dead letters, {} skipped, {mb:.1} MB read, {} commits   ",
+                    events as f64 / secs,
+                    p.dead_letters.load(Ordering::Relaxed),
+                    p.skipped.load(Ordering::Relaxed),
+                    p.commits.load(Ordering::Relaxed)
+                );
+            }
+        })
+    });
+    let result = run_files(lake, files, opts, progress, crate::shutdown::signal()).await;
+    if let Some(t) = ticker {
+        t.abort();
+        eprint!("\r{:100}\r", "");
+    }
+    Ok(result?)
+}
+
+pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
+    let mut line = format!(
+        "ingested {} events, {} dead letters, {} skipped, {} files in {} commits, {:.2}s -> {}",
+        s.events,
+        s.dead_letters,
+        s.skipped,
+        s.files,
+        s.commits,
+        s.elapsed.as_secs_f64(),
+        lake.display()
+    );
+    if s.recovered_moves + s.recovered_removals > 0 {
+        line.push_str(&format!(
+            " (recovered: {} files moved, {} orphans removed)",
+            s.recovered_moves, s.recovered_removals
+        ));
+    }
+    if s.interrupted {
+        line.push_str(" (interrupted; rerun to continue)");
+    }
+    line
+}

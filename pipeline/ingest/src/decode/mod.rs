@@ -1,0 +1,333 @@
+//! Decode and normalize: payload bytes → [`AuthEvent`] rows, dead letters
+//! and skipped records.
+//!
+//! The format is detected per record (DESIGN section 3). A payload may hold
+//! several records (a CloudTrail batch, an AuthEvents page, a CloudWatch Logs
+//! subscription payload, a JSON array); those get `#<n>` in their `source`.
+
+mod activity_log;
+mod auth_event;
+mod canonical;
+mod cloudtrail;
+mod mfa;
+mod trigger;
+pub mod value;
+
+use std::io::Read;
+
+use authlake_core::position::{derived_event_id, sha256_hex, PayloadPosition};
+use authlake_core::{AuthEvent, DeadLetter};
+use base64::Engine;
+use serde_json::Value;
+
+use crate::secrets::{scrub_bytes, scrub_value};
+
+/// Largest payload accepted after decompression; larger ones become dead
+/// letters instead of exhausting memory (gzip bombs).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Values a source or its configuration supplies for fields a format lacks.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// User pool of AdminListUserAuthEvents pages (they carry none).
+    pub user_pool_id: Option<String>,
+    /// User name of AdminListUserAuthEvents pages (they carry none).
+    pub username: Option<String>,
+    /// Tenant of every event that does not say its own.
+    pub tenant_id: Option<String>,
+    /// Name of the legacy system a migration comes from (e.g. `auth0`).
+    pub migration_source: Option<String>,
+}
+
+/// Where and when a payload was read.
+#[derive(Debug, Clone)]
+pub struct PayloadContext<'a> {
+    pub position: &'a PayloadPosition,
+    /// Transport time in µs and its `event_time_source` name
+    /// (`kinesis_arrival`, `kafka_timestamp`), used when a record has no
+    /// time of its own.
+    pub transport_time: Option<(i64, &'static str)>,
+    /// When authlake read the payload, µs.
+    pub ingest_time: i64,
+    pub defaults: &'a Defaults,
+}
+
+/// What one payload turned into.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub events: Vec<AuthEvent>,
+    pub dead_letters: Vec<DeadLetter>,
+    /// Records that are well-formed but not Cognito (e.g. other services'
+    /// CloudTrail records in a batch file) or control messages.
+    pub skipped: u64,
+}
+
+/// One record inside a payload, with what the payload knows about it.
+pub(crate) struct Record<'a> {
+    pub value: &'a Value,
+    /// The `source` column value.
+    pub source: String,
+    /// Payload bytes: with `source`, the seed of derived event ids.
+    pub payload: &'a [u8],
+    /// CloudWatch Logs `logEvents.timestamp`, µs.
+    pub log_event_time: Option<i64>,
+    pub ctx: &'a PayloadContext<'a>,
+}
+
+impl Record<'_> {
+    /// The `event_time` fallback order of DESIGN section 4 after the
+    /// record's own time.
+    pub fn fallback_time(&self) -> (i64, &'static str) {
+        if let Some(t) = self.log_event_time {
+            return (t, "log_event");
+        }
+        if let Some((t, name)) = self.ctx.transport_time {
+            return (t, name);
+        }
+        (self.ctx.ingest_time, "ingest")
+    }
+
+    /// A row with the fields every format fills the same way.
+    pub fn base_event(&self, event_id: Option<String>, own_time: Option<i64>, format: &str) -> AuthEvent {
+        let (event_time, event_time_source) = match own_time {
+            Some(t) => (t, "record"),
+            None => self.fallback_time(),
+        };
+        AuthEvent {
+            event_id: event_id.unwrap_or_else(|| derived_event_id(self.payload, &self.source)),
+            event_time,
+            event_time_source: event_time_source.to_string(),
+            ingest_time: self.ctx.ingest_time,
+            tenant_id: self.ctx.defaults.tenant_id.clone(),
+            migration_source: None,
+            source_format: format.to_string(),
+            source: self.source.clone(),
+            raw: (format != "canonical").then(|| self.value.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The result of normalizing one record.
+pub(crate) enum Normalized {
+    Event(Box<AuthEvent>),
+    /// Well-formed but not ours (counted, not dead-lettered).
+    Skip,
+    /// Why the record cannot become a row.
+    Reject(String),
+}
+
+/// Decodes one payload.
+pub fn decode_payload(bytes: &[u8], ctx: &PayloadContext<'_>) -> Decoded {
+    let mut out = Decoded::default();
+    let mut state = Walk { out: &mut out, ctx, payload: bytes, counter: 0, multi: false };
+    state.payload_bytes(bytes, 0);
+    out
+}
+
+struct Walk<'a, 'b> {
+    out: &'b mut Decoded,
+    ctx: &'b PayloadContext<'a>,
+    payload: &'b [u8],
+    /// Records seen so far in this payload: the `#<n>` of the next one.
+    counter: usize,
+    /// Does this payload hold several records?
+    multi: bool,
+}
+
+impl Walk<'_, '_> {
+    fn source(&self, index: Option<usize>) -> String {
+        self.ctx.position.render_record(index)
+    }
+
+    fn dead(&mut self, bytes: &[u8], index: Option<usize>, reason: String) {
+        self.out.dead_letters.push(dead_letter(bytes, self.source(index), reason, self.ctx.ingest_time));
+    }
+
+    fn payload_bytes(&mut self, bytes: &[u8], depth: usize) {
+        if depth > 3 {
+            return self.dead(bytes, None, "payload nested too deeply (gzip/base64)".into());
+        }
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            return match gunzip(bytes) {
+                Ok(plain) => self.payload_bytes(&plain, depth + 1),
+                Err(e) => self.dead(bytes, None, format!("invalid gzip payload: {e}")),
+            };
+        }
+        let trimmed = trim_ascii(bytes);
+        if trimmed.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<Value>(trimmed) {
+            Ok(mut v) => {
+                if !canonical::looks_canonical(&v) {
+                    scrub_value(&mut v);
+                }
+                self.payload_value(&v, trimmed, depth)
+            }
+            Err(e) => self.dead(trimmed, None, format!("invalid JSON: {e}")),
+        }
+    }
+
+    fn payload_value(&mut self, v: &Value, bytes: &[u8], depth: usize) {
+        if let Value::Array(items) = v {
+            self.multi = true;
+            for item in items {
+                self.nested_or_record(item, None);
+            }
+            return;
+        }
+        if let Some(data) = value::at(v, &["awslogs", "data"]).and_then(Value::as_str) {
+            return match base64::engine::general_purpose::STANDARD.decode(data.trim()) {
+                Ok(b) => self.payload_bytes(&b, depth + 1),
+                Err(e) => self.dead(bytes, None, format!("invalid awslogs.data base64: {e}")),
+            };
+        }
+        self.nested_or_record(v, None)
+    }
+
+    /// A value that is either a container of records or one record.
+    fn nested_or_record(&mut self, v: &Value, log_time: Option<i64>) {
+        let Some(obj) = v.as_object() else {
+            let i = self.next_index();
+            return self.dead(v.to_string().as_bytes(), i, "record is not a JSON object".into());
+        };
+        if obj.get("messageType").is_some() && obj.get("logEvents").is_some() {
+            return self.cloudwatch_logs(v);
+        }
+        if let Some(Value::Array(records)) = obj.get("Records") {
+            self.multi = true;
+            for r in records {
+                self.record(r, log_time);
+            }
+            return;
+        }
+        if let Some(Value::Array(events)) = obj.get("AuthEvents") {
+            self.multi = true;
+            for r in events {
+                self.record(r, log_time);
+            }
+            return;
+        }
+        self.record(v, log_time)
+    }
+
+    fn cloudwatch_logs(&mut self, v: &Value) {
+        if value::text_at(v, &["messageType"]).as_deref() != Some("DATA_MESSAGE") {
+            self.out.skipped += 1;
+            return;
+        }
+        self.multi = true;
+        let events = value::at(v, &["logEvents"]).and_then(Value::as_array).cloned().unwrap_or_default();
+        for le in &events {
+            let log_time = value::epoch_millis(le.get("timestamp"));
+            match le.get("message") {
+                Some(Value::String(m)) => match serde_json::from_str::<Value>(m) {
+                    Ok(mut inner) => {
+                        scrub_value(&mut inner);
+                        self.nested_or_record(&inner, log_time)
+                    }
+                    Err(e) => {
+                        let i = self.next_index();
+                        self.dead(m.as_bytes(), i, format!("log event message is not JSON: {e}"))
+                    }
+                },
+                Some(inner @ Value::Object(_)) => self.nested_or_record(inner, log_time),
+                _ => {
+                    let i = self.next_index();
+                    self.dead(le.to_string().as_bytes(), i, "log event without a message".into())
+                }
+            }
+        }
+    }
+
+    fn next_index(&mut self) -> Option<usize> {
+        let n = self.counter;
+        self.counter += 1;
+        self.multi.then_some(n)
+    }
+
+    fn record(&mut self, v: &Value, log_time: Option<i64>) {
+        let index = self.next_index();
+        let rec = Record {
+            value: v,
+            source: self.source(index),
+            payload: self.payload,
+            log_event_time: log_time,
+            ctx: self.ctx,
+        };
+        match normalize(&rec) {
+            Normalized::Event(e) => self.out.events.push(*e),
+            Normalized::Skip => self.out.skipped += 1,
+            Normalized::Reject(reason) => {
+                let bytes = v.to_string();
+                self.dead(bytes.as_bytes(), index, reason)
+            }
+        }
+    }
+}
+
+/// Detects the format of one record and normalizes it.
+fn normalize(rec: &Record<'_>) -> Normalized {
+    let v = rec.value;
+    let Some(obj) = v.as_object() else {
+        return Normalized::Reject("record is not a JSON object".into());
+    };
+    if obj.contains_key("detail-type") && obj.contains_key("detail") {
+        return cloudtrail::normalize_eventbridge(rec);
+    }
+    if obj.contains_key("eventName") && obj.contains_key("eventSource") {
+        return cloudtrail::normalize(rec, v);
+    }
+    if obj.contains_key("eventTimestamp") || matches!(obj.get("message"), Some(Value::Object(_))) {
+        return activity_log::normalize(rec);
+    }
+    if obj.contains_key("EventId") || (obj.contains_key("EventType") && obj.contains_key("CreationDate")) {
+        return auth_event::normalize(rec);
+    }
+    if obj.contains_key("triggerSource") {
+        return trigger::normalize(rec);
+    }
+    if canonical::looks_canonical(v) {
+        return canonical::normalize(rec);
+    }
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
+    keys.sort_unstable();
+    Normalized::Reject(format!("unrecognized record format (keys: {})", keys.join(", ")))
+}
+
+/// A dead letter with secrets scrubbed from its bytes. If the scrubbed text
+/// would still be unreadable (binary), only a short prefix is kept.
+pub fn dead_letter(bytes: &[u8], source: String, reason: String, ingest_time: i64) -> DeadLetter {
+    const MAX_KEPT: usize = 1024 * 1024;
+    let scrubbed = scrub_bytes(bytes);
+    let mut raw = String::from_utf8_lossy(&scrubbed).into_owned();
+    if raw.len() > MAX_KEPT {
+        let mut cut = MAX_KEPT;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+    }
+    DeadLetter { source, reason, raw, raw_sha256: sha256_hex(bytes), ingest_time }
+}
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED_BYTES + 1);
+    dec.read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+        return Err(std::io::Error::other("decompressed payload exceeds 256 MiB"));
+    }
+    Ok(out)
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+#[cfg(test)]
+mod tests;

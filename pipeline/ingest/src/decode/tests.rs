@@ -1,0 +1,175 @@
+//! Normalization rules, one record at a time. Whole fixture files are
+//! checked against golden files in the tests crate.
+
+use super::*;
+use serde_json::json;
+
+fn decode(v: &Value) -> Decoded {
+    let pos = PayloadPosition::File { path: "/t/x.json".into(), offset: 0 };
+    let defaults = Defaults { user_pool_id: Some("us-east-1_POOL".into()), ..Default::default() };
+    let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 1_000_000, defaults: &defaults };
+    decode_payload(v.to_string().as_bytes(), &ctx)
+}
+
+fn one(v: Value) -> AuthEvent {
+    let d = decode(&v);
+    assert_eq!(d.dead_letters, vec![], "{v}");
+    assert_eq!(d.events.len(), 1, "{v}");
+    d.events.into_iter().next().unwrap()
+}
+
+fn ct(name: &str, extra: Value) -> Value {
+    let mut r = json!({
+        "eventVersion": "1.11", "eventTime": "2025-10-09T07:57:09Z", "eventSource": "cognito-idp.amazonaws.com",
+        "eventName": name, "awsRegion": "ap-northeast-1", "sourceIPAddress": "192.0.2.10", "eventID": format!("id-{name}"),
+        "recipientAccountId": "123456789012", "additionalEventData": {"sub": "sub-1"},
+        "requestParameters": {"clientId": "c1"}, "responseElements": null
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+fn kind(e: &AuthEvent) -> (&str, &str) {
+    (e.event_type.as_str(), e.outcome.as_deref().unwrap_or("-"))
+}
+
+#[test]
+fn initiate_auth_outcomes() {
+    let throttled = one(ct("InitiateAuth", json!({"errorCode": "TooManyRequestsException"})));
+    assert_eq!(kind(&throttled), ("sign_in", "throttled"));
+    let limit = one(ct("InitiateAuth", json!({"errorCode": "LimitExceededException"})));
+    assert_eq!(kind(&limit), ("sign_in", "failure"));
+    assert_eq!(limit.error_code.as_deref(), Some("LimitExceededException"));
+    let tokens = one(ct("AdminInitiateAuth", json!({"responseElements": {"authenticationResult": "HIDDEN_DUE_TO_SECURITY_REASONS"}})));
+    assert_eq!(kind(&tokens), ("sign_in", "success"));
+    let refresh = one(ct("InitiateAuth", json!({"requestParameters": {"authFlow": "REFRESH_TOKEN_AUTH"}, "responseElements": {"authenticationResult": {"accessToken": "x"}}})));
+    assert_eq!(kind(&refresh), ("token_refresh", "success"));
+    let mfa = one(ct("InitiateAuth", json!({"responseElements": {"challengeName": "SOFTWARE_TOKEN_MFA", "session": "s"}})));
+    assert_eq!(kind(&mfa), ("mfa_challenge", "in_progress"));
+    assert_eq!((mfa.mfa_challenged, mfa.mfa_method.as_deref()), (Some(true), Some("totp")));
+    let srp = one(ct("InitiateAuth", json!({"responseElements": {"challengeName": "PASSWORD_VERIFIER"}})));
+    assert_eq!(kind(&srp), ("sign_in", "in_progress"));
+    assert_eq!(srp.challenge_name.as_deref(), Some("PASSWORD_VERIFIER"));
+    assert_eq!(srp.user_sub.as_deref(), Some("sub-1"));
+    assert_eq!(srp.event_id, "id-InitiateAuth");
+}
+
+#[test]
+fn respond_to_auth_challenge_outcomes() {
+    let ok = one(ct("RespondToAuthChallenge", json!({"requestParameters": {"challengeName": "SMS_MFA"}, "responseElements": {"authenticationResult": {}}})));
+    assert_eq!(kind(&ok), ("mfa_response", "success"));
+    assert_eq!((ok.mfa_passed, ok.mfa_method.as_deref()), (Some(true), Some("sms")));
+    let bad = one(ct("RespondToAuthChallenge", json!({"requestParameters": {"challengeName": "EMAIL_OTP"}, "errorCode": "CodeMismatchException"})));
+    assert_eq!(kind(&bad), ("mfa_response", "failure"));
+    assert_eq!(bad.mfa_passed, Some(false));
+    let srp = one(ct("RespondToAuthChallenge", json!({"requestParameters": {"challengeName": "PASSWORD_VERIFIER"}, "responseElements": {"challengeName": "SMS_MFA"}})));
+    assert_eq!(kind(&srp), ("mfa_challenge", "in_progress"));
+    let passkey = one(ct("RespondToAuthChallenge", json!({"requestParameters": {"challengeName": "WEB_AUTHN"}, "responseElements": {"authenticationResult": {}}})));
+    assert_eq!(kind(&passkey), ("sign_in", "success"));
+    assert_eq!(passkey.challenge_name.as_deref(), Some("WEB_AUTHN"));
+}
+
+#[test]
+fn account_and_federation_calls() {
+    let import = one(ct("AdminCreateUser", json!({"requestParameters": {"messageAction": "SUPPRESS", "username": "bob"}})));
+    assert_eq!(kind(&import), ("bulk_import", "success"));
+    assert_eq!(import.category(), "migration");
+    let signup = one(ct("AdminCreateUser", json!({"requestParameters": {"username": "bob"}})));
+    assert_eq!(signup.event_type, "sign_up");
+    let confirm = one(ct("ConfirmForgotPassword", json!({})));
+    assert_eq!((confirm.event_type.as_str(), confirm.auth_flow.as_deref(), confirm.challenge_name.as_deref()), ("password_reset", Some("confirm"), None));
+    let link = one(ct("AdminLinkProviderForUser", json!({"requestParameters": {"sourceUser": {"providerName": "Google"}, "destinationUser": {"providerAttributeValue": "jane"}}})));
+    assert_eq!(kind(&link), ("federation_link", "success"));
+    assert_eq!((link.provider_name.as_deref(), link.username.as_deref()), (Some("Google"), Some("jane")));
+    let other = one(ct("DescribeUserPool", json!({"errorCode": "TooManyRequestsException"})));
+    assert_eq!(kind(&other), ("other", "throttled"));
+}
+
+#[test]
+fn batches_eventbridge_and_foreign_records() {
+    let batch = json!({"Records": [ct("InitiateAuth", json!({})), {"eventSource": "s3.amazonaws.com", "eventName": "GetObject"}, ct("SignUp", json!({}))]});
+    let d = decode(&batch);
+    assert_eq!((d.events.len(), d.skipped, d.dead_letters.len()), (2, 1, 0));
+    assert_eq!(d.events[0].source, "file:/t/x.json@0#0");
+    assert_eq!(d.events[1].source, "file:/t/x.json@0#2");
+    let eb = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.cognito-idp", "id": "eb-1", "detail": ct("SignUp", json!({}))});
+    assert_eq!(one(eb).event_id, "id-SignUp");
+}
+
+#[test]
+fn redaction_markers_are_never_values() {
+    let e = one(ct("SignUp", json!({"requestParameters": {"username": "HIDDEN_FOR_SECURITY_REASONS"}, "additionalEventData": {"sub": "HIDDEN_DUE_TO_SECURITY_REASONS"}})));
+    assert_eq!((e.username, e.user_sub), (None, None));
+}
+
+#[test]
+fn auth_event_page_takes_pool_from_configuration() {
+    let page = json!({"AuthEvents": [
+        {"EventId": "e1", "EventType": "SignIn", "CreationDate": 1726694203.495, "EventResponse": "InProgress",
+         "EventRisk": {"RiskDecision": "AccountTakeover", "RiskLevel": "Medium", "CompromisedCredentialsDetected": false},
+         "ChallengeResponses": [{"ChallengeName": "Password", "ChallengeResponse": "Success"}],
+         "EventContextData": {"IpAddress": "192.0.2.1", "City": "null", "Country": "United States"}},
+        {"EventId": "e2", "EventType": "SignIn", "CreationDate": 1726694300, "EventResponse": "Pass",
+         "EventRisk": {"RiskDecision": "NoRisk"}, "ChallengeResponses": [{"ChallengeName": "Mfa", "ChallengeResponse": "Success"}]}
+    ], "NextToken": "x"});
+    let d = decode(&page);
+    assert_eq!(d.events.len(), 2);
+    let e = &d.events[0];
+    assert_eq!((e.event_time, e.risk_level.as_deref(), e.risk_decision.as_deref()), (1_726_694_203_495_000, Some("medium"), Some("account_takeover")));
+    assert_eq!((e.city.as_deref(), e.user_pool_id.as_deref(), e.mfa_challenged), (None, Some("us-east-1_POOL"), Some(false)));
+    assert_eq!((d.events[1].mfa_passed, d.events[1].outcome.as_deref()), (Some(true), Some("success")));
+}
+
+#[test]
+fn triggers_without_time_fall_back_and_drop_passwords() {
+    let mig = json!({"version": "1", "triggerSource": "UserMigration_Authentication", "region": "us-east-1", "userPoolId": "us-east-1_P",
+        "userName": "jane@example.com", "callerContext": {"clientId": "c"}, "request": {"password": "S3cret!pw"},
+        "response": {"userAttributes": {"email": "jane@example.com"}, "finalUserStatus": "CONFIRMED", "messageAction": "SUPPRESS"}});
+    let e = one(mig);
+    assert_eq!(kind(&e), ("user_migration", "success"));
+    assert_eq!((e.event_time, e.event_time_source.as_str()), (1_000_000, "ingest"));
+    assert_eq!(e.migration_status.as_deref(), Some("CONFIRMED"));
+    assert!(e.event_id.starts_with("al-"));
+    assert!(!e.raw.unwrap().contains("S3cret"));
+    let fed = json!({"triggerSource": "PostAuthentication_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {"newDeviceUsed": "true", "userAttributes": {"identities": "[{\"providerName\":\"AzureAD\",\"providerType\":\"SAML\",\"primary\":\"true\",\"dateCreated\":\"1549484167325\"}]"}}});
+    let e = one(fed);
+    assert_eq!((e.event_type.as_str(), e.provider_name.as_deref(), e.provider_type.as_deref(), e.new_device), ("federated_sign_in", Some("AzureAD"), Some("SAML"), Some(true)));
+}
+
+#[test]
+fn cloudwatch_logs_payloads_use_log_event_time() {
+    let inner = json!({"triggerSource": "TokenGeneration_Authentication", "userPoolId": "us-east-1_P", "userName": "x"});
+    let payload = json!({"messageType": "DATA_MESSAGE", "logEvents": [
+        {"id": "1", "timestamp": 1_700_000_000_000i64, "message": inner.to_string()},
+        {"id": "2", "timestamp": 1_700_000_000_001i64, "message": "not json"}]});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, payload.to_string().as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let pos = PayloadPosition::File { path: "/t/x".into(), offset: 5 };
+    let defaults = Defaults::default();
+    let ctx = PayloadContext { position: &pos, transport_time: Some((9, "kinesis_arrival")), ingest_time: 1, defaults: &defaults };
+    let d = decode_payload(&bytes, &ctx);
+    assert_eq!(d.events.len(), 1);
+    assert_eq!((d.events[0].event_time, d.events[0].event_time_source.as_str()), (1_700_000_000_000_000, "log_event"));
+    assert_eq!(d.dead_letters.len(), 1);
+    assert_eq!(d.dead_letters[0].source, "file:/t/x@5#1");
+    let control = json!({"messageType": "CONTROL_MESSAGE", "logEvents": []});
+    assert_eq!(decode(&control).skipped, 1);
+}
+
+#[test]
+fn unknown_shapes_become_dead_letters_without_secrets() {
+    let pos = PayloadPosition::File { path: "/t/x".into(), offset: 0 };
+    let defaults = Defaults::default();
+    let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 1, defaults: &defaults };
+    let d = decode_payload(br#"{"request": {"password": "hunter2"}, "oops""#, &ctx);
+    assert_eq!(d.dead_letters.len(), 1);
+    assert!(d.dead_letters[0].reason.starts_with("invalid JSON"));
+    assert!(!d.dead_letters[0].raw.contains("hunter2"));
+    let d = decode(&json!({"hello": "world", "password": "hunter2"}));
+    assert!(d.dead_letters[0].reason.starts_with("unrecognized record format"));
+    assert!(!d.dead_letters[0].raw.contains("hunter2"));
+}

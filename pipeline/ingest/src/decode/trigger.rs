@@ -1,0 +1,129 @@
+//! Cognito Lambda trigger events (migration, authentication, token
+//! generation, sign-up and custom-auth triggers).
+
+use serde_json::Value;
+
+use super::value::{at, flag, region_of_pool, text, text_at};
+use super::{Normalized, Record};
+
+pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
+    let v = rec.value;
+    let Some(trigger) = text(v.get("triggerSource")) else {
+        return Normalized::Reject("trigger event without triggerSource".into());
+    };
+    let own_time = None; // trigger events carry no time of their own
+    let mut e = rec.base_event(text(v.get("eventId")), own_time, "lambda_trigger");
+    let attrs = at(v, &["request", "userAttributes"]);
+    e.user_pool_id = text(v.get("userPoolId"));
+    e.aws_region = text(v.get("region")).or_else(|| region_of_pool(e.user_pool_id.as_deref()));
+    e.username = text(v.get("userName"));
+    e.client_id = text_at(v, &["callerContext", "clientId"]);
+    e.user_sub = attrs.and_then(|a| text(a.get("sub")));
+    e.email = attrs.and_then(|a| text(a.get("email")));
+    if let Some(t) = attrs.and_then(|a| text(a.get("custom:tenantId"))) {
+        e.tenant_id = Some(t);
+    }
+    let (prefix, flow) = trigger.split_once('_').unwrap_or((trigger.as_str(), ""));
+    e.auth_flow = (!flow.is_empty()).then(|| flow.to_string());
+
+    match prefix {
+        "UserMigration" => {
+            e.event_type = "user_migration".into();
+            let migrated = at(v, &["response", "userAttributes"]).is_some_and(|a| a.as_object().is_some_and(|m| !m.is_empty()));
+            let failed = v.get("error").is_some_and(|x| !x.is_null());
+            e.outcome = Some(if migrated && !failed { "success" } else { "failure" }.into());
+            e.migration_status = text_at(v, &["response", "finalUserStatus"]);
+            e.migration_source = migration_source(v).or_else(|| rec.ctx.defaults.migration_source.clone());
+            if e.email.is_none() {
+                e.email = text_at(v, &["response", "userAttributes", "email"]);
+            }
+            if e.user_sub.is_none() {
+                e.user_sub = text_at(v, &["response", "userAttributes", "sub"]);
+            }
+        }
+        "PostAuthentication" => {
+            e.new_device = flag(at(v, &["request", "newDeviceUsed"]));
+            e.outcome = Some("success".into());
+            match attrs.and_then(|a| a.get("identities")).and_then(primary_identity) {
+                Some((name, kind)) => {
+                    e.event_type = "federated_sign_in".into();
+                    e.provider_name = name;
+                    e.provider_type = kind;
+                }
+                None => e.event_type = "sign_in".into(),
+            }
+        }
+        "TokenGeneration" => {
+            e.event_type = "token_generation".into();
+            e.outcome = Some("success".into());
+        }
+        "PreSignUp" => {
+            e.event_type = "sign_up".into();
+            e.outcome = Some("in_progress".into());
+        }
+        "PostConfirmation" if flow == "ConfirmForgotPassword" => {
+            e.event_type = "password_reset".into();
+            e.outcome = Some("success".into());
+        }
+        "PostConfirmation" => {
+            e.event_type = "sign_up".into();
+            e.outcome = Some("success".into());
+        }
+        "DefineAuthChallenge" => {
+            // The custom-auth decision point: tokens issued or sign-in failed.
+            e.challenge_name = Some("CUSTOM_CHALLENGE".into());
+            let issue = flag(at(v, &["response", "issueTokens"])) == Some(true);
+            let fail = flag(at(v, &["response", "failAuthentication"])) == Some(true);
+            (e.event_type, e.outcome) = match (issue, fail) {
+                (true, _) => ("sign_in".into(), Some("success".into())),
+                (_, true) => ("sign_in".into(), Some("failure".into())),
+                _ => ("other".into(), Some("in_progress".into())),
+            };
+        }
+        "CreateAuthChallenge" => {
+            e.event_type = "other".into();
+            e.challenge_name = text_at(v, &["response", "challengeMetadata"]).or(Some("CUSTOM_CHALLENGE".into()));
+            e.outcome = Some("in_progress".into());
+        }
+        "VerifyAuthChallengeResponse" => {
+            e.event_type = "other".into();
+            e.challenge_name = Some("CUSTOM_CHALLENGE".into());
+            e.outcome = Some(match flag(at(v, &["response", "answerCorrect"])) {
+                Some(true) => "success".into(),
+                Some(false) => "failure".into(),
+                None => "in_progress".into(),
+            });
+        }
+        _ => {
+            // PreAuthentication, CustomMessage, ...: hooks, not outcomes.
+            e.event_type = "other".into();
+            e.outcome = Some("in_progress".into());
+        }
+    }
+    Normalized::Event(Box::new(e))
+}
+
+/// The legacy system named by the event, if its client metadata says.
+fn migration_source(v: &Value) -> Option<String> {
+    ["clientMetadata", "validationData"].iter().find_map(|k| {
+        let m = at(v, &["request", k])?;
+        ["migrationSource", "migration_source", "legacySystem", "legacy_system"].iter().find_map(|f| text(m.get(*f)))
+    })
+}
+
+/// `(providerName, providerType)` of the primary linked identity. The
+/// `identities` attribute is a JSON-encoded string (or an array in ID
+/// tokens) whose `primary` may be a bool or a string.
+pub(crate) fn primary_identity(v: &Value) -> Option<(Option<String>, Option<String>)> {
+    let parsed;
+    let list = match v {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).ok()?;
+            parsed.as_array()?
+        }
+        Value::Array(a) => a,
+        _ => return None,
+    };
+    let chosen = list.iter().find(|i| flag(i.get("primary")) == Some(true)).or_else(|| list.first())?;
+    Some((text(chosen.get("providerName")), text(chosen.get("providerType"))))
+}

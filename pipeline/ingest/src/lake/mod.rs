@@ -1,0 +1,136 @@
+//! The lake: a local directory or an S3 prefix behind one object store.
+//!
+//! Layout (DESIGN section 5):
+//! `category=<c>/event_date=<d>/part-<commit>-<n>.parquet` for live data,
+//! `_authlake/commits/<20-digit n>.json` for the commit log,
+//! `_authlake/dead_letters/part-<commit>-<n>.parquet` for dead letters and
+//! `_authlake/staging/<writer>/` for files not yet committed.
+
+pub mod commit;
+pub mod recover;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::ObjectStore;
+
+/// Where commits live, relative to the lake root.
+pub const COMMITS_DIR: &str = "_authlake/commits";
+/// Where dead letters live, relative to the lake root.
+pub const DEAD_LETTERS_DIR: &str = "_authlake/dead_letters";
+/// Where in-flight files live, relative to the lake root.
+pub const STAGING_DIR: &str = "_authlake/staging";
+
+/// Errors opening or writing the lake.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("invalid lake location {0:?}: {1}")]
+    BadLocation(String, String),
+    #[error("lake {0} does not exist")]
+    Missing(String),
+    #[error("object store error at {path}: {source}")]
+    Store { path: String, source: object_store::Error },
+    #[error("corrupt commit {path}: {reason}")]
+    CorruptCommit { path: String, reason: String },
+    #[error("another writer committed {key} to {found:?} while this one read it from {expected:?}; rerun to continue from the new position")]
+    PositionConflict { key: String, expected: Option<String>, found: Option<String> },
+    #[error("cannot write parquet {path}: {reason}")]
+    Parquet { path: String, reason: String },
+}
+
+impl LakeError {
+    pub fn store(path: &Path, source: object_store::Error) -> Self {
+        Self::Store { path: path.to_string(), source }
+    }
+}
+
+/// Where the lake is: enough to rebuild the store for a query engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+/// An opened lake: an object store whose paths are relative to the root.
+#[derive(Clone)]
+pub struct Lake {
+    pub store: Arc<dyn ObjectStore>,
+    pub location: Location,
+    /// Unprefixed store for the query engine (S3: the bucket).
+    pub root_store: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lake({})", self.display())
+    }
+}
+
+impl Lake {
+    /// Opens `DIR`, `file://DIR` or `s3://bucket/prefix`. A local lake is
+    /// created when `create` is set, else it must exist.
+    pub fn open(spec: &str, create: bool) -> Result<Self, LakeError> {
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(LakeError::BadLocation(spec.into(), "missing bucket".into()));
+            }
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let endpoint = std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL")).ok();
+            if let Some(ep) = endpoint {
+                builder = builder.with_endpoint(&ep).with_allow_http(ep.starts_with("http://"));
+            }
+            if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+                builder = builder.with_region("us-east-1");
+            }
+            let s3: Arc<dyn ObjectStore> =
+                Arc::new(builder.build().map_err(|e| LakeError::BadLocation(spec.into(), e.to_string()))?);
+            let prefix = prefix.trim_matches('/').to_string();
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                s3.clone()
+            } else {
+                Arc::new(PrefixStore::new(s3.clone(), Path::from(prefix.as_str())))
+            };
+            return Ok(Self { store, root_store: s3, location: Location::S3 { bucket: bucket.into(), prefix } });
+        }
+        let dir = PathBuf::from(spec.strip_prefix("file://").unwrap_or(spec));
+        if dir.as_os_str().is_empty() {
+            return Err(LakeError::BadLocation(spec.into(), "empty path".into()));
+        }
+        if !dir.exists() {
+            if !create {
+                return Err(LakeError::Missing(dir.display().to_string()));
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| LakeError::BadLocation(spec.into(), e.to_string()))?;
+        }
+        let dir = std::fs::canonicalize(&dir).map_err(|e| LakeError::BadLocation(spec.into(), e.to_string()))?;
+        if !dir.is_dir() {
+            return Err(LakeError::BadLocation(spec.into(), "not a directory".into()));
+        }
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            LocalFileSystem::new_with_prefix(&dir).map_err(|e| LakeError::BadLocation(spec.into(), e.to_string()))?,
+        );
+        Ok(Self { root_store: Arc::new(LocalFileSystem::new()), store, location: Location::Local(dir) })
+    }
+
+    /// The lake as a URL: `file:///abs/dir/` or `s3://bucket/prefix/`.
+    pub fn url(&self) -> String {
+        match &self.location {
+            Location::Local(dir) => format!("file://{}/", dir.display()),
+            Location::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}/"),
+            Location::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}/"),
+        }
+    }
+
+    /// How the lake is shown to people.
+    pub fn display(&self) -> String {
+        match &self.location {
+            Location::Local(dir) => dir.display().to_string(),
+            _ => self.url(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! authlake-ingest: from sources to committed lake files.
+//!
+//! - [`source`]: where payloads come from (files; positions per file).
+//! - [`decode`]: format detection and normalization into `AuthEvent` rows,
+//!   dead letters for what cannot be read.
+//! - [`secrets`]: removal of passwords, codes, sessions and tokens.
+//! - [`sink`]: partitioned Parquet files in the writer's staging area.
+//! - [`lake`]: the object store, the commit log, recovery.
+//! - [`run`]: the run loop tying them together, exactly once per position.
+
+pub mod decode;
+pub mod lake;
+pub mod run;
+pub mod secrets;
+pub mod sink;
+pub mod source;
+
+pub use lake::Lake;
+pub use run::{run_files, IngestError, IngestOptions, IngestSummary, Progress};

@@ -1,0 +1,263 @@
+//! The ingest run loop: consume → decode → buffer → write → commit.
+//!
+//! Positions are committed in the same commit as the data they cover, so a
+//! crash at any point replays exactly what was not committed.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use object_store::ObjectStoreExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant as TokioInstant;
+
+use crate::decode::Defaults;
+use crate::lake::commit::{Commit, CommitLog, CommitStats};
+use crate::lake::recover::{move_file, recover, Recovery, STAGING_GRACE};
+use crate::lake::{Lake, LakeError};
+use crate::sink::{FileTargets, Sink};
+use crate::source::{file, Checkpoint, Chunk, SourceError};
+
+/// How an ingest run writes and when it commits.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Names this writer's staging directory; a restart with the same id
+    /// cleans up what a crashed run left there.
+    pub writer_id: String,
+    pub defaults: Defaults,
+    pub targets: FileTargets,
+    /// Commit when buffered data reaches this many bytes in memory.
+    pub max_buffer_bytes: u64,
+    /// Commit at least this often while data is buffered (latency bound).
+    pub commit_interval: Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            writer_id: "default".into(),
+            defaults: Defaults::default(),
+            targets: FileTargets::default(),
+            max_buffer_bytes: 1024 * 1024 * 1024,
+            commit_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Live counters, readable while a run goes on (progress display).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub payloads: AtomicU64,
+    pub bytes: AtomicU64,
+    pub events: AtomicU64,
+    pub dead_letters: AtomicU64,
+    pub skipped: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// What a finished run did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct IngestSummary {
+    pub events: u64,
+    pub dead_letters: u64,
+    pub skipped: u64,
+    pub payloads: u64,
+    pub bytes: u64,
+    pub files: u64,
+    pub commits: u64,
+    pub recovered_moves: usize,
+    pub recovered_removals: usize,
+    pub elapsed: Duration,
+    /// Stopped by the shutdown signal before the source was exhausted.
+    pub interrupted: bool,
+}
+
+/// Why a run stopped without finishing.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("reader thread panicked")]
+    ReaderPanicked,
+}
+
+/// Microseconds since the epoch, now.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Ingests files into the lake until they are read or `shutdown` resolves.
+pub async fn run_files(
+    lake: &Lake,
+    files: Vec<PathBuf>,
+    opts: &IngestOptions,
+    progress: Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<IngestSummary, IngestError> {
+    let started = Instant::now();
+    // Recover: finish interrupted moves, drop this writer's orphans.
+    let mut log = CommitLog::load(lake).await?;
+    let Recovery { moved, removed } = recover(lake, &log.state, &opts.writer_id, STAGING_GRACE).await?;
+
+    // Consume + decode on a thread, from the committed positions.
+    let (mut tx, mut rx) = mpsc::channel::<Chunk>(4);
+    let start = log.state.positions.clone();
+    let defaults = opts.defaults.clone();
+    let reader = std::thread::spawn(move || file::read_files(&files, &start, &defaults, &now_micros, &mut tx));
+
+    let mut batch = Batch::new(lake, opts, &log);
+    let mut summary = IngestSummary { recovered_moves: moved, recovered_removals: removed, ..Default::default() };
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = batch.deadline(opts.commit_interval);
+        let chunk = tokio::select! {
+            c = rx.recv() => c,
+            () = &mut shutdown => { summary.interrupted = true; None }
+            () = tokio::time::sleep_until(deadline), if !batch.sink.is_empty() => {
+                batch.commit(&mut log, &mut summary, &progress).await?;
+                continue;
+            }
+        };
+        let Some(chunk) = chunk else { break };
+        // Buffer: rows into partition files, positions into the batch.
+        batch.absorb(chunk, &progress).await?;
+        // Commit when a flush predicate holds.
+        if batch.buffer_is_full(opts.max_buffer_bytes) || batch.is_old(opts.commit_interval) {
+            batch.commit(&mut log, &mut summary, &progress).await?;
+        }
+    }
+    // Stop the reader, commit what was read.
+    drop(rx);
+    batch.commit(&mut log, &mut summary, &progress).await?;
+    let read = reader.join().map_err(|_| IngestError::ReaderPanicked)?;
+    if !summary.interrupted {
+        read?;
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Data and positions waiting for one commit.
+struct Batch {
+    lake: Lake,
+    writer_id: String,
+    sink: Sink,
+    /// Positions this batch moves each source partition to.
+    positions: BTreeMap<String, Checkpoint>,
+    /// Positions as last committed (by this writer or read at start).
+    committed: BTreeMap<String, Checkpoint>,
+    stats: CommitStats,
+    opened: Option<Instant>,
+}
+
+impl Batch {
+    fn new(lake: &Lake, opts: &IngestOptions, log: &CommitLog) -> Self {
+        Self {
+            lake: lake.clone(),
+            writer_id: opts.writer_id.clone(),
+            sink: Sink::new(lake, &opts.writer_id, opts.targets.clone()),
+            positions: BTreeMap::new(),
+            committed: log.state.positions.clone(),
+            stats: CommitStats::default(),
+            opened: None,
+        }
+    }
+
+    async fn absorb(&mut self, chunk: Chunk, progress: &Progress) -> Result<(), LakeError> {
+        self.opened.get_or_insert_with(Instant::now);
+        let d = chunk.decoded;
+        let (events, dead, skipped) = (d.events.len() as u64, d.dead_letters.len() as u64, d.skipped);
+        self.sink.write(d.events).await?;
+        self.sink.dead_letters(d.dead_letters);
+        self.positions.extend(chunk.positions);
+        self.stats.events += events;
+        self.stats.dead_letters += dead;
+        self.stats.skipped += skipped;
+        self.stats.payloads += chunk.payloads;
+        progress.events.fetch_add(events, Ordering::Relaxed);
+        progress.dead_letters.fetch_add(dead, Ordering::Relaxed);
+        progress.skipped.fetch_add(skipped, Ordering::Relaxed);
+        progress.payloads.fetch_add(chunk.payloads, Ordering::Relaxed);
+        progress.bytes.fetch_add(chunk.bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Memory held by buffered data has reached its limit.
+    fn buffer_is_full(&self, limit: u64) -> bool {
+        self.sink.buffered_bytes() >= limit
+    }
+
+    /// The oldest buffered data has waited a whole commit interval.
+    fn is_old(&self, interval: Duration) -> bool {
+        self.opened.is_some_and(|t| t.elapsed() >= interval)
+    }
+
+    fn deadline(&self, interval: Duration) -> TokioInstant {
+        let opened = self.opened.unwrap_or_else(Instant::now);
+        TokioInstant::from_std(opened + interval)
+    }
+
+    /// Does committing change anything?
+    fn has_news(&self) -> bool {
+        !self.sink.is_empty() || self.positions.iter().any(|(k, p)| self.committed.get(k) != Some(p))
+    }
+
+    /// Write: close the files. Commit: files + positions in one commit.
+    /// Then move the files into their partitions.
+    async fn commit(&mut self, log: &mut CommitLog, summary: &mut IngestSummary, progress: &Progress) -> Result<(), LakeError> {
+        if !self.has_news() {
+            self.opened = None;
+            return Ok(());
+        }
+        let staged = self.sink.finish().await?;
+        let expected = self.positions.keys().map(|k| (k.clone(), self.committed.get(k).cloned())).collect();
+        let dirs: Vec<String> = staged.iter().map(|s| s.dir.clone()).collect();
+        let draft = Commit {
+            version: 0,
+            schema_version: 0,
+            writer: self.writer_id.clone(),
+            operation: "ingest".into(),
+            committed_at: String::new(),
+            add: staged.into_iter().map(|s| s.file).collect(),
+            remove: Vec::new(),
+            positions: std::mem::take(&mut self.positions),
+            stats: std::mem::take(&mut self.stats),
+        };
+        let name = |n: u64, adds: &mut [crate::lake::commit::AddedFile]| {
+            for (i, a) in adds.iter_mut().enumerate() {
+                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
+            }
+        };
+        let committed = match log.commit(draft.clone(), &expected, name).await {
+            Ok(c) => c,
+            Err(e) => {
+                for a in &draft.add {
+                    if let Some(s) = &a.staging {
+                        let _ = self.lake.store.delete(&s.as_str().into()).await;
+                    }
+                }
+                return Err(e);
+            }
+        };
+        for a in &committed.add {
+            if let Some(s) = &a.staging {
+                move_file(&self.lake, &s.as_str().into(), &a.path.as_str().into()).await?;
+            }
+        }
+        self.committed.extend(committed.positions.clone());
+        summary.events += committed.stats.events;
+        summary.dead_letters += committed.stats.dead_letters;
+        summary.skipped += committed.stats.skipped;
+        summary.payloads += committed.stats.payloads;
+        summary.files += committed.add.len() as u64;
+        summary.commits += 1;
+        progress.commits.fetch_add(1, Ordering::Relaxed);
+        self.opened = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! Secrets never land: removal of passwords, challenge answers, codes,
+//! sessions and tokens before anything is written (lake, dead letters,
+//! logs).
+//!
+//! Parsed records are scrubbed field by field ([`scrub_value`]); bytes that
+//! do not parse are scrubbed by key at the byte level ([`scrub_bytes`]).
+
+use serde_json::Value;
+
+/// What a removed value is replaced with in `raw` and dead letters.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Keys whose values are secrets, compared after lower-casing and dropping
+/// `_` and `-` (so `refresh_token`, `RefreshToken` and `refreshToken` match).
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "newpassword",
+    "previouspassword",
+    "proposedpassword",
+    "temporarypassword",
+    "challengeanswer",
+    "privatechallengeparameters",
+    "authparameters",
+    "session",
+    "code",
+    "confirmationcode",
+    "usercode",
+    "secretcode",
+    "secrethash",
+    "clientsecret",
+    "refreshtoken",
+    "accesstoken",
+    "idtoken",
+    "token",
+    "authorization",
+    "samlresponse",
+    "relaystate",
+    "cognitoasfdata",
+    "csrf",
+];
+
+fn normalize_key(k: &str) -> String {
+    k.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+}
+
+/// Is this key's value a secret? `challengeResponses` is one when it is the
+/// request map of answers (CloudTrail), not the AuthEvents list of
+/// `{ChallengeName, ChallengeResponse: Success}` outcomes.
+fn is_secret(key: &str, value: &Value) -> bool {
+    let k = normalize_key(key);
+    if k == "challengeresponses" {
+        return !value.is_array();
+    }
+    SECRET_KEYS.contains(&k.as_str())
+}
+
+/// Replaces every secret value in place. Returns how many were removed.
+pub fn scrub_value(v: &mut Value) -> usize {
+    match v {
+        Value::Object(map) => {
+            let mut n = 0;
+            for (k, val) in map.iter_mut() {
+                if is_secret(k, val) {
+                    if !val.is_null() {
+                        *val = Value::String(REDACTED.into());
+                        n += 1;
+                    }
+                } else {
+                    n += scrub_value(val);
+                }
+            }
+            n
+        }
+        Value::Array(items) => items.iter_mut().map(scrub_value).sum(),
+        _ => 0,
+    }
+}
+
+/// Scrubs bytes that are not valid JSON: after every quoted key that names
+/// a secret, the value (string, object, array or scalar, possibly cut off)
+/// is replaced by `"[REDACTED]"`; so are the values of unquoted
+/// `key=value` pairs (form bodies, log lines). Never fails.
+pub fn scrub_bytes(input: &[u8]) -> Vec<u8> {
+    scrub_key_value_pairs(&scrub_json_keys(input))
+}
+
+fn scrub_json_keys(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != b'"' {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        // A quoted string: read it, then see whether it is a secret key.
+        let end = string_end(input, i);
+        let key = String::from_utf8_lossy(&input[i + 1..end.saturating_sub(1).max(i + 1)]);
+        out.extend_from_slice(&input[i..end]);
+        i = end;
+        let mut j = i;
+        while j < input.len() && input[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < input.len() && input[j] == b':' && secret_key_name(&key) {
+            out.extend_from_slice(&input[i..=j]);
+            j += 1;
+            while j < input.len() && input[j].is_ascii_whitespace() {
+                out.push(input[j]);
+                j += 1;
+            }
+            let value_end = value_end(input, j);
+            out.extend_from_slice(b"\"[REDACTED]\"");
+            i = value_end;
+        }
+    }
+    out
+}
+
+/// Redacts the value of `name=value` where `name` is a secret key.
+fn scrub_key_value_pairs(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'=' {
+            let start = input[..i].iter().rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')).map_or(0, |p| p + 1);
+            let name = String::from_utf8_lossy(&input[start..i]);
+            if !name.is_empty() && secret_key_name(&name) {
+                out.push(b'=');
+                let mut j = i + 1;
+                while j < input.len() && !matches!(input[j], b' ' | b'\t' | b'\n' | b'\r' | b'&' | b',' | b';' | b'"') {
+                    j += 1;
+                }
+                out.extend_from_slice(REDACTED.as_bytes());
+                i = j;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+fn secret_key_name(key: &str) -> bool {
+    let k = normalize_key(key.trim_matches('\\'));
+    k == "challengeresponses" || SECRET_KEYS.contains(&k.as_str())
+}
+
+/// Index just past the closing quote of the string opening at `start`.
+fn string_end(b: &[u8], start: usize) -> usize {
+    let mut j = start + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+/// Index just past a JSON-ish value starting at `start`, tolerating
+/// truncation and garbage.
+fn value_end(b: &[u8], start: usize) -> usize {
+    if start >= b.len() {
+        return start;
+    }
+    match b[start] {
+        b'"' => string_end(b, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = start;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return j + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            b.len()
+        }
+        _ => {
+            let mut j = start;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b'\n') {
+                j += 1;
+            }
+            j
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn removes_secrets_from_parsed_records() {
+        let mut v = json!({
+            "request": {"password": "hunter2", "validationData": {}},
+            "requestParameters": {"authParameters": {"PASSWORD": "x"}, "challengeResponses": {"SMS_MFA_CODE": "123456"}},
+            "ChallengeResponses": [{"ChallengeName": "Mfa", "ChallengeResponse": "Success"}],
+            "responseElements": {"authenticationResult": {"accessToken": "eyJ", "refreshToken": "r"}, "session": "s"}
+        });
+        assert_eq!(scrub_value(&mut v), 6);
+        let s = v.to_string();
+        for secret in ["hunter2", "SMS_MFA_CODE", "123456", "eyJ", "\"r\"", "\"s\""] {
+            assert!(!s.contains(secret), "{secret} in {s}");
+        }
+        assert!(s.contains("\"ChallengeResponse\":\"Success\""));
+    }
+
+    #[test]
+    fn scrubs_unparseable_bytes() {
+        let raw = br#"{"request": {"password" : "hunter2", "x": 1}, "code":123456, "challengeAnswer": {"a": "b"}, "note": "user password=pw1&code=777", "session":"abc"#;
+        let out = String::from_utf8(scrub_bytes(raw)).unwrap();
+        for secret in ["hunter2", "123456", "\"b\"", "abc", "pw1", "777"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(out.contains("\"x\": 1"));
+    }
+}

@@ -1,0 +1,193 @@
+//! Parquet sink: rows → one open Parquet file per partition, streamed to
+//! the writer's staging directory; closed files wait there for a commit.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use authlake_core::partition::PartitionKey;
+use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema, events_to_batch};
+use authlake_core::{AuthEvent, DeadLetter};
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use parquet::arrow::async_writer::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::lake::commit::{AddedFile, TableKind};
+use crate::lake::recover::staging_dir;
+use crate::lake::{Lake, LakeError, DEAD_LETTERS_DIR};
+
+/// How files are cut and how much is held in memory.
+#[derive(Debug, Clone)]
+pub struct FileTargets {
+    /// Close a partition's file once this many bytes were written to it.
+    pub target_file_bytes: u64,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Rows converted to Arrow at a time.
+    pub batch_rows: usize,
+}
+
+impl Default for FileTargets {
+    fn default() -> Self {
+        Self { target_file_bytes: 128 * 1024 * 1024, row_group_rows: 256 * 1024, batch_rows: 16 * 1024 }
+    }
+}
+
+fn writer_properties(row_group_rows: usize) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("authlake {}", env!("CARGO_PKG_VERSION")));
+    // Unique per row: dictionaries only cost time there.
+    for col in ["event_id", "source", "raw", "raw_sha256"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    b.build()
+}
+
+static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A unique staging name for this process.
+fn staging_name(writer: &str) -> Path {
+    let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    Path::from(format!("{}/{nanos:x}-{}-{n}.parquet", staging_dir(writer), std::process::id()))
+}
+
+struct OpenFile {
+    writer: AsyncArrowWriter<BufWriter>,
+    staging: Path,
+    pending: Vec<AuthEvent>,
+    rows: u64,
+}
+
+/// A staged file waiting for its commit, with the final directory it goes to.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub file: AddedFile,
+    /// Final directory (relative); the commit names the file inside it.
+    pub dir: String,
+}
+
+/// Partitioned Parquet writer of one commit's worth of data.
+pub struct Sink {
+    lake: Lake,
+    writer_id: String,
+    targets: FileTargets,
+    props: WriterProperties,
+    open: HashMap<PartitionKey, OpenFile>,
+    closed: Vec<StagedFile>,
+    dead: Vec<DeadLetter>,
+}
+
+impl Sink {
+    pub fn new(lake: &Lake, writer_id: &str, targets: FileTargets) -> Self {
+        let props = writer_properties(targets.row_group_rows);
+        Self { lake: lake.clone(), writer_id: writer_id.into(), targets, props, open: HashMap::new(), closed: Vec::new(), dead: Vec::new() }
+    }
+
+    /// Is anything waiting for a commit?
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.closed.is_empty() && self.dead.is_empty()
+    }
+
+    /// Bytes held in memory (encoded row groups in progress plus rows not
+    /// yet converted), approximately.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.open.values().map(|f| f.writer.in_progress_size() as u64 + f.pending.len() as u64 * 512).sum::<u64>()
+            + self.dead.iter().map(|d| d.raw.len() as u64 + 128).sum::<u64>()
+    }
+
+    /// Buffers rows into their partitions' files.
+    pub async fn write(&mut self, events: Vec<AuthEvent>) -> Result<(), LakeError> {
+        for e in events {
+            let key = PartitionKey::new(e.category(), e.event_day());
+            if !self.open.contains_key(&key) {
+                let staging = staging_name(&self.writer_id);
+                let obj = BufWriter::new(self.lake.store.clone(), staging.clone());
+                let writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(self.props.clone()))
+                    .map_err(|e| parquet_err(&staging, e))?;
+                self.open.insert(key.clone(), OpenFile { writer, staging, pending: Vec::new(), rows: 0 });
+            }
+            let file = self.open.get_mut(&key).expect("inserted above");
+            file.pending.push(e);
+            let mut full = false;
+            if file.pending.len() >= self.targets.batch_rows {
+                Self::drain_pending(file).await?;
+                full = file_is_full(file, &self.targets);
+            }
+            if full {
+                let f = self.open.remove(&key).expect("open file");
+                self.closed.push(close(f, &key, &self.lake).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Buffers dead letters (written as one file per commit).
+    pub fn dead_letters(&mut self, dead: Vec<DeadLetter>) {
+        self.dead.extend(dead);
+    }
+
+    async fn drain_pending(file: &mut OpenFile) -> Result<(), LakeError> {
+        if file.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = events_to_batch(file.pending.iter()).map_err(|e| parquet_err(&file.staging, e))?;
+        file.rows += file.pending.len() as u64;
+        file.pending.clear();
+        file.writer.write(&batch).await.map_err(|e| parquet_err(&file.staging, e))
+    }
+
+    /// Closes every file and returns everything staged for the commit.
+    pub async fn finish(&mut self) -> Result<Vec<StagedFile>, LakeError> {
+        let open: Vec<_> = self.open.drain().collect();
+        for (key, f) in open {
+            let staged = close(f, &key, &self.lake).await?;
+            self.closed.push(staged);
+        }
+        if !self.dead.is_empty() {
+            let dead = std::mem::take(&mut self.dead);
+            self.closed.push(write_dead_letters(&self.lake, &self.writer_id, &dead).await?);
+        }
+        Ok(std::mem::take(&mut self.closed))
+    }
+}
+
+/// A partition's file has reached its target size.
+fn file_is_full(file: &OpenFile, targets: &FileTargets) -> bool {
+    file.writer.bytes_written() as u64 + file.writer.in_progress_size() as u64 / 4 >= targets.target_file_bytes
+}
+
+async fn close(mut f: OpenFile, key: &PartitionKey, lake: &Lake) -> Result<StagedFile, LakeError> {
+    Sink::drain_pending(&mut f).await?;
+    f.writer.close().await.map_err(|e| parquet_err(&f.staging, e))?;
+    let bytes = lake.store.head(&f.staging).await.map_err(|e| LakeError::store(&f.staging, e))?.size;
+    Ok(StagedFile {
+        file: AddedFile { path: String::new(), staging: Some(f.staging.to_string()), table: TableKind::Events, rows: f.rows, bytes },
+        dir: key.dir(),
+    })
+}
+
+async fn write_dead_letters(lake: &Lake, writer_id: &str, dead: &[DeadLetter]) -> Result<StagedFile, LakeError> {
+    let staging = staging_name(writer_id);
+    let batch = dead_letters_to_batch(dead).map_err(|e| parquet_err(&staging, e))?;
+    let obj = BufWriter::new(lake.store.clone(), staging.clone());
+    let mut w = AsyncArrowWriter::try_new(obj, dead_letters_schema(), Some(writer_properties(64 * 1024)))
+        .map_err(|e| parquet_err(&staging, e))?;
+    w.write(&batch).await.map_err(|e| parquet_err(&staging, e))?;
+    w.close().await.map_err(|e| parquet_err(&staging, e))?;
+    let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
+    Ok(StagedFile {
+        file: AddedFile { path: String::new(), staging: Some(staging.to_string()), table: TableKind::DeadLetters, rows: dead.len() as u64, bytes },
+        dir: DEAD_LETTERS_DIR.to_string(),
+    })
+}
+
+fn parquet_err(path: &Path, e: impl std::fmt::Display) -> LakeError {
+    LakeError::Parquet { path: path.to_string(), reason: e.to_string() }
+}

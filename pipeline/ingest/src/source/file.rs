@@ -1,0 +1,235 @@
+//! File source: files, directories and globs of NDJSON, JSON documents
+//! (pretty-printed or concatenated), JSON arrays and `.gz`.
+//!
+//! A file's position is the byte offset (of the decompressed stream for
+//! `.gz`) of the next payload to read; payloads are read whole, so a commit
+//! never splits a multi-record payload.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use authlake_core::position::PayloadPosition;
+use serde_json::value::RawValue;
+
+use super::split::{next_payload, Cut};
+use super::{Checkpoint, Chunk, ChunkSink, SourceError};
+use crate::decode::{decode_payload, Decoded, Defaults, PayloadContext};
+
+const READ_BLOCK: usize = 4 * 1024 * 1024;
+/// Payloads decoded before a chunk is handed to the writer.
+const CHUNK_PAYLOADS: usize = 2048;
+
+/// The checkpoint key of a file: `file:<absolute path>`.
+pub fn position_key(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
+/// Expands a `file://` spec (a file, a directory, or a glob) into a sorted
+/// list of absolute paths.
+pub fn resolve(spec: &str) -> Result<Vec<PathBuf>, SourceError> {
+    let raw = spec.strip_prefix("file://").unwrap_or(spec);
+    if raw.is_empty() {
+        return Err(SourceError::NoFiles(spec.to_string()));
+    }
+    let mut files = Vec::new();
+    if raw.contains(['*', '?', '[']) {
+        let paths = glob::glob(raw).map_err(|e| SourceError::BadGlob(spec.to_string(), e.to_string()))?;
+        for p in paths.flatten() {
+            collect(&p, &mut files)?;
+        }
+    } else {
+        let p = Path::new(raw);
+        if !p.exists() {
+            return Err(SourceError::NotFound(p.to_path_buf()));
+        }
+        collect(p, &mut files)?;
+    }
+    if files.is_empty() {
+        return Err(SourceError::NoFiles(spec.to_string()));
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
+    let io = |e| SourceError::Io(p.to_path_buf(), e);
+    if p.is_dir() {
+        for entry in std::fs::read_dir(p).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            collect(&entry.path(), out)?;
+        }
+    } else if p.is_file() {
+        out.push(std::fs::canonicalize(p).map_err(io)?);
+    }
+    Ok(())
+}
+
+/// Reads `files` from their committed positions, decodes, and hands chunks
+/// to `sink` until done or the sink hangs up. Runs on a blocking thread.
+pub fn read_files(
+    files: &[PathBuf],
+    start: &BTreeMap<String, Checkpoint>,
+    defaults: &Defaults,
+    clock: &dyn Fn() -> i64,
+    sink: &mut dyn ChunkSink,
+) -> Result<(), SourceError> {
+    for path in files {
+        let key = position_key(path);
+        let from = start.get(&key).and_then(|c| c.offset).unwrap_or(0);
+        let mut reader = FileReader { path, key, defaults, clock, sink: &mut *sink, chunk: Chunk::default(), payloads: 0 };
+        if !reader.read(from)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+struct FileReader<'a> {
+    path: &'a Path,
+    key: String,
+    defaults: &'a Defaults,
+    clock: &'a dyn Fn() -> i64,
+    sink: &'a mut dyn ChunkSink,
+    chunk: Chunk,
+    payloads: usize,
+}
+
+impl FileReader<'_> {
+    /// Returns false when the sink hung up.
+    fn read(&mut self, from: u64) -> Result<bool, SourceError> {
+        let io = |e| SourceError::Io(self.path.to_path_buf(), e);
+        let mut file = File::open(self.path).map_err(io)?;
+        let mut magic = [0u8; 2];
+        let n = file.read(&mut magic).map_err(io)?;
+        let file = File::open(self.path).map_err(io)?;
+        let gz = n == 2 && magic == [0x1f, 0x8b];
+        let mut input: Box<dyn Read> = if gz {
+            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))))
+        } else {
+            Box::new(file)
+        };
+        // Skip what earlier commits covered.
+        let skipped = std::io::copy(&mut (&mut input).take(from), &mut std::io::sink()).map_err(io)?;
+        if skipped < from {
+            // Already fully read (or the file shrank: nothing new to read).
+            return Ok(true);
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(READ_BLOCK * 2);
+        let mut base = from; // file offset of buf[0]
+        let mut pos = 0usize;
+        let mut eof = false;
+        let mut first = from == 0;
+        loop {
+            if !eof && (buf.len() - pos) < READ_BLOCK {
+                buf.drain(..pos);
+                base += pos as u64;
+                pos = 0;
+                eof = fill(&mut input, &mut buf).map_err(io)?;
+            }
+            if first {
+                first = false;
+                let lead = buf.iter().position(|c| !c.is_ascii_whitespace());
+                if lead.is_some_and(|l| buf[l] == b'[') {
+                    if !eof {
+                        input.read_to_end(&mut buf).map_err(io)?;
+                        eof = true;
+                    }
+                    if self.read_array(&buf) {
+                        return self.finish(buf.len() as u64);
+                    }
+                }
+            }
+            match next_payload(&buf, pos, eof) {
+                Cut::Payload { start, end, next } => {
+                    let offset = base + start as u64;
+                    self.payload(&buf[start..end], offset);
+                    pos = next;
+                    if !self.maybe_send(base + next as u64)? {
+                        return Ok(false);
+                    }
+                }
+                Cut::Empty if eof => break,
+                Cut::Empty | Cut::NeedMore if !eof => {
+                    // Grow: the payload is larger than what is buffered.
+                    buf.drain(..pos);
+                    base += pos as u64;
+                    pos = 0;
+                    eof = fill(&mut input, &mut buf).map_err(io)?;
+                }
+                Cut::Empty | Cut::NeedMore => break,
+            }
+        }
+        self.finish(base + buf.len() as u64)
+    }
+
+    /// A file that is one JSON array: each element is a payload at its own
+    /// offset. Returns false when `buf` is not one array (e.g. NDJSON of
+    /// arrays), to be read as a sequence instead.
+    fn read_array(&mut self, buf: &[u8]) -> bool {
+        let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(buf) else {
+            return false;
+        };
+        for item in items {
+            let offset = item.get().as_ptr() as usize - buf.as_ptr() as usize;
+            self.payload(item.get().as_bytes(), offset as u64);
+        }
+        true
+    }
+
+    fn payload(&mut self, bytes: &[u8], offset: u64) {
+        let position = PayloadPosition::File { path: self.path.display().to_string(), offset };
+        let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: (self.clock)(), defaults: self.defaults };
+        let decoded = decode_payload(bytes, &ctx);
+        self.chunk.absorb(decoded, bytes.len() as u64);
+        self.payloads += 1;
+    }
+
+    fn maybe_send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
+        if self.payloads < CHUNK_PAYLOADS {
+            return Ok(true);
+        }
+        self.send(next_offset)
+    }
+
+    fn send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.positions.push((self.key.clone(), Checkpoint::offset(next_offset)));
+        self.payloads = 0;
+        Ok(self.sink.send(chunk))
+    }
+
+    fn finish(&mut self, end: u64) -> Result<bool, SourceError> {
+        self.send(end)
+    }
+}
+
+/// Reads until `buf` has grown by a block or the input ends; true at EOF.
+fn fill(input: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let target = buf.len() + READ_BLOCK;
+    while buf.len() < target {
+        let before = buf.len();
+        let n = input.take((target - before) as u64).read_to_end(buf)?;
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+impl Chunk {
+    /// Adds one decoded payload.
+    pub fn absorb(&mut self, d: Decoded, bytes: u64) {
+        self.decoded.events.extend(d.events);
+        self.decoded.dead_letters.extend(d.dead_letters);
+        self.decoded.skipped += d.skipped;
+        self.payloads += 1;
+        self.bytes += bytes;
+    }
+}

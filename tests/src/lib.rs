@@ -1,0 +1,23 @@
+//! authlake's end-to-end and integration tests, in one test binary.
+//!
+//! - `golden`: every fixture file decoded and compared with
+//!   `tests/golden/decode/` (regenerate with `UPDATE_GOLDEN=1`).
+//! - `lake`: files → lake → SQL, re-run idempotency, dead letters, paths.
+//! - `crash`: SIGKILL at random moments, restart, exactly once.
+//! - `secrets`: no secret from the fixtures anywhere in what was written.
+//! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
+//! - `generator`: the generator's traffic decodes cleanly and has its shape.
+
+#[cfg(test)]
+mod crash;
+#[cfg(test)]
+mod duckdb;
+#[cfg(test)]
+mod generator;
+#[cfg(test)]
+mod golden;
+#[cfg(test)]
+mod lake;
+#[cfg(test)]
+mod secrets;
+pub mod support;
