@@ -25,6 +25,7 @@ pub enum QueryError {
 pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
     let config = SessionConfig::new()
         .with_information_schema(true)
+        .set_bool("datafusion.execution.listing_table_ignore_subdirectory", true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true);
     let ctx = SessionContext::new_with_config(config);
     let base = lake.url();
@@ -33,9 +34,10 @@ pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
         ctx.register_object_store(&url, lake.root_store.clone());
     }
 
-    // events: Hive partitions under the root; the glob keeps `_authlake/`
-    // (staging, dead letters) out of the table.
-    let events_url = ListingTableUrl::parse(format!("{base}category=*/event_date=*/*.parquet"))?;
+    // events: Hive partitions under the root. DataFusion ignores files in
+    // subdirectories that are not `key=value` levels, which keeps
+    // `_authlake/` (staging, dead letters) out of the table.
+    let events_url = ListingTableUrl::parse(&base)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![

@@ -36,7 +36,7 @@ pub struct ChallengeSummary {
 /// Reads AuthEvents `ChallengeResponses` or the activity log's `challenges`.
 /// Entries may be objects (any key case) or strings like `Mfa:Success`.
 pub fn summarize(list: Option<&Value>) -> ChallengeSummary {
-    let Some(Value::Array(items)) = list else {
+    let Some(Value::Array(items)) = list.filter(|l| l.as_array().is_some_and(|a| !a.is_empty())) else {
         return ChallengeSummary::default();
     };
     let mut s = ChallengeSummary { mfa_challenged: Some(false), ..Default::default() };

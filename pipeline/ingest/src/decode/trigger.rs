@@ -20,7 +20,8 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     e.client_id = text_at(v, &["callerContext", "clientId"]);
     e.user_sub = attrs.and_then(|a| text(a.get("sub")));
     e.email = attrs.and_then(|a| text(a.get("email")));
-    if let Some(t) = attrs.and_then(|a| text(a.get("custom:tenantId"))) {
+    let granted = at(v, &["response", "userAttributes"]);
+    if let Some(t) = attrs.or(granted).and_then(|a| text(a.get("custom:tenantId"))) {
         e.tenant_id = Some(t);
     }
     let (prefix, flow) = trigger.split_once('_').unwrap_or((trigger.as_str(), ""));
