@@ -9,7 +9,7 @@ use authlake_generator::{generate, Format, Params};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::support::{authlake_bin, partition_files, query_json, walk};
+use crate::support::{authlake_bin, ingest, partition_files, query_json, walk};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_and_restarted_ingest_leaves_each_record_once() {
@@ -50,8 +50,13 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
     let out = Command::new(authlake_bin()).args(args(&[])).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
+    // The same input ingested without interruption is the reference.
+    let reference = tmp.path().join("reference");
+    let clean = ingest(&reference, &format!("file://{}", input.display()), Default::default()).await;
+    assert_eq!(clean.payloads, EVENTS);
+    let n = clean.events;
     let rows = query_json(&lake, "SELECT COUNT(*) AS n, COUNT(DISTINCT source) AS s, COUNT(DISTINCT event_id) AS ids FROM events").await;
-    assert_eq!(rows, vec![json!({"n": EVENTS, "s": EVENTS, "ids": EVENTS})]);
+    assert_eq!(rows, vec![json!({"n": n, "s": n, "ids": n})]);
     let dead = query_json(&lake, "SELECT COUNT(*) AS n FROM dead_letters").await;
     assert_eq!(dead, vec![json!({"n": 0})]);
 

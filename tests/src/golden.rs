@@ -96,9 +96,6 @@ fn every_fixture_matches_its_golden_file() {
 fn fixture_formats_are_all_detected() {
     let mut formats = std::collections::BTreeSet::new();
     for path in walk(&fixtures()) {
-        if path.extension().is_some_and(|e| e == "py") {
-            continue;
-        }
         for e in decode_fixture(&path)["events"].as_array().unwrap() {
             formats.insert(e["source_format"].as_str().unwrap().to_string());
         }

@@ -16,7 +16,7 @@ const DEMO_QUERIES: &[(&str, &str)] = &[
     ("MFA completion per day (last 7 days)", include_str!("../../../queries/mfa_completion_daily.sql")),
     ("Risk mix of sign-ins", include_str!("../../../queries/risk_mix.sql")),
     ("Throttle rate per day (last 7 days)", include_str!("../../../queries/throttle_rate_daily.sql")),
-    ("Migration progress (Auth0 → Cognito)", include_str!("../../../queries/migration_progress.sql")),
+    ("Migration progress per week (Auth0 → Cognito)", include_str!("../../../queries/migration_progress.sql")),
 ];
 
 #[derive(Debug, Args)]
@@ -64,7 +64,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     eprintln!("[3/3] KPIs over the lake");
     for (title, sql) in DEMO_QUERIES {
-        let sql = if title.contains("last 7 days") { format!("SELECT * FROM ({sql}) ORDER BY event_date DESC LIMIT 7") } else { sql.to_string() };
+        let sql = if title.contains("last 7 days") {
+            format!("SELECT * FROM ({sql}) ORDER BY event_date DESC LIMIT 7")
+        } else if title.contains("per week") {
+            format!(
+                "SELECT CAST(date_trunc('week', event_date) AS DATE) AS week, SUM(lazy_migrated) AS lazy_migrated,
+                        SUM(bulk_imported) AS bulk_imported, MAX(cumulative_migrated) AS cumulative_migrated
+                 FROM ({sql}) GROUP BY 1 ORDER BY 1"
+            )
+        } else {
+            sql.to_string()
+        };
         println!("\n== {title}");
         print!("{}", crate::query::query_text(&lake, &sql, OutputFormat::Table).await?);
     }

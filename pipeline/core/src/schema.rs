@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn batch_matches_file_schema_and_keeps_nulls() {
-        let rows = vec![
+        let rows = [
             AuthEvent {
                 event_id: "a".into(),
                 event_type: "sign_in".into(),

@@ -159,7 +159,8 @@ mod tests {
         let out = run(Format::CloudTrail, 2);
         for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let v: Value = serde_json::from_slice(line).unwrap();
-            let ct = v.get("eventSource").or_else(|| v.get("detail").and_then(|d| d.get("eventSource")));
+            let record = v.get("Records").map_or(&v, |r| &r[0]);
+            let ct = record.get("eventSource").or_else(|| record.get("detail").and_then(|d| d.get("eventSource")));
             assert_eq!(ct.and_then(Value::as_str), Some("cognito-idp.amazonaws.com"), "{v}");
         }
     }

@@ -291,40 +291,67 @@ fn cloudtrail(e: &Ev, seed: u64, rng: &mut ChaCha8Rng) -> Option<Value> {
         _ => return None,
     };
     let failed = e.error_code.is_some();
-    let mut record = Map::new();
-    record.insert("eventVersion".into(), json!("1.11"));
-    record.insert("userIdentity".into(), json!({"type": "Unknown", "principalId": "Anonymous", "accountId": ACCOUNT_ID}));
-    record.insert("eventTime".into(), json!(iso_secs(e.time_ms)));
-    record.insert("eventSource".into(), json!("cognito-idp.amazonaws.com"));
-    record.insert("eventName".into(), json!(name));
-    record.insert("awsRegion".into(), json!(u.pool.region));
-    record.insert("sourceIPAddress".into(), json!(e.ip));
-    record.insert("userAgent".into(), json!(USER_AGENTS[(u.index % USER_AGENTS.len() as u64) as usize]));
-    if let Some(code) = e.error_code {
-        record.insert("errorCode".into(), json!(code));
-        record.insert("errorMessage".into(), json!(match code { "TooManyRequestsException" => "Rate exceeded", "CodeMismatchException" => "Invalid code or auth state for the user.", _ => "Incorrect username or password." }));
-    }
     let mut request = request;
     if request.get("userPoolId").is_none() {
         request["userPoolId"] = json!(u.pool.id);
     }
-    record.insert("requestParameters".into(), request);
-    record.insert("responseElements".into(), if failed { Value::Null } else { response });
-    record.insert("additionalEventData".into(), json!({"sub": u.sub}));
-    record.insert("requestID".into(), json!(event_uuid(e, seed, 5)));
-    record.insert("eventID".into(), json!(event_uuid(e, seed, 6)));
-    record.insert("readOnly".into(), json!(false));
-    record.insert("eventType".into(), json!("AwsApiCall"));
-    record.insert("managementEvent".into(), json!(true));
-    record.insert("recipientAccountId".into(), json!(ACCOUNT_ID));
-    record.insert("eventCategory".into(), json!("Management"));
-    let record = Value::Object(record);
+    let record = ct_record(e, seed, name, e.time_ms, e.error_code, request, if failed { Value::Null } else { response }, 0);
+    // An MFA sign-in is two calls: InitiateAuth answered with the challenge,
+    // then the answer. CloudTrail files batch them.
+    if let (Some((m, _)), "RespondToAuthChallenge") = (e.mfa, name) {
+        let first = ct_record(
+            e,
+            seed,
+            "InitiateAuth",
+            e.time_ms - 20_000,
+            None,
+            json!({"authFlow": "USER_PASSWORD_AUTH", "authParameters": hidden, "clientId": u.client, "userPoolId": u.pool.id}),
+            json!({"challengeName": m.challenge(), "session": hidden, "challengeParameters": {}}),
+            10,
+        );
+        return Some(json!({"Records": [first, record]}));
+    }
     Some(if rng.random_bool(0.1) {
         json!({"version": "0", "id": event_uuid(e, seed, 7), "detail-type": "AWS API Call via CloudTrail", "source": "aws.cognito-idp",
                "account": ACCOUNT_ID, "time": iso_secs(e.time_ms), "region": u.pool.region, "resources": [], "detail": record})
     } else {
         record
     })
+}
+
+/// One CloudTrail record of a Cognito call.
+#[allow(clippy::too_many_arguments)]
+fn ct_record(e: &Ev, seed: u64, name: &str, time_ms: i64, error: Option<&str>, request: Value, response: Value, salt: u64) -> Value {
+    let u = &e.user;
+    let mut record = Map::new();
+    record.insert("eventVersion".into(), json!("1.11"));
+    record.insert("userIdentity".into(), json!({"type": "Unknown", "principalId": "Anonymous", "accountId": ACCOUNT_ID}));
+    record.insert("eventTime".into(), json!(iso_secs(time_ms)));
+    record.insert("eventSource".into(), json!("cognito-idp.amazonaws.com"));
+    record.insert("eventName".into(), json!(name));
+    record.insert("awsRegion".into(), json!(u.pool.region));
+    record.insert("sourceIPAddress".into(), json!(e.ip));
+    record.insert("userAgent".into(), json!(USER_AGENTS[(u.index % USER_AGENTS.len() as u64) as usize]));
+    if let Some(code) = error {
+        record.insert("errorCode".into(), json!(code));
+        let message = match code {
+            "TooManyRequestsException" => "Rate exceeded",
+            "CodeMismatchException" => "Invalid code or auth state for the user.",
+            _ => "Incorrect username or password.",
+        };
+        record.insert("errorMessage".into(), json!(message));
+    }
+    record.insert("requestParameters".into(), request);
+    record.insert("responseElements".into(), response);
+    record.insert("additionalEventData".into(), json!({"sub": u.sub}));
+    record.insert("requestID".into(), json!(event_uuid(e, seed, 5 + salt)));
+    record.insert("eventID".into(), json!(event_uuid(e, seed, 6 + salt)));
+    record.insert("readOnly".into(), json!(false));
+    record.insert("eventType".into(), json!("AwsApiCall"));
+    record.insert("managementEvent".into(), json!(true));
+    record.insert("recipientAccountId".into(), json!(ACCOUNT_ID));
+    record.insert("eventCategory".into(), json!("Management"));
+    Value::Object(record)
 }
 
 fn lambda_trigger(e: &Ev, seed: u64) -> Option<Value> {
@@ -355,7 +382,7 @@ fn lambda_trigger(e: &Ev, seed: u64) -> Option<Value> {
             let identities = format!(
                 "[{{\"userId\":\"{:x}\",\"providerName\":\"{p}\",\"providerType\":\"{t}\",\"issuer\":null,\"primary\":{},\"dateCreated\":{}}}]",
                 mix(u.index),
-                if u.index % 2 == 0 { "true" } else { "\"true\"" },
+                if u.index.is_multiple_of(2) { "true" } else { "\"true\"" },
                 1_620_096_467_207u64 + u.index
             );
             ("/aws/lambda/post-authentication", common("PostAuthentication_Authentication", json!({"newDeviceUsed": e.new_device, "userAttributes": attrs(Some(("identities", json!(identities)))), "clientMetadata": {}}), json!({})))

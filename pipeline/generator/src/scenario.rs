@@ -155,7 +155,7 @@ impl Plan {
             e.migration_status = Some("RESET_REQUIRED");
             return e;
         }
-        if i < self.window_end && i % self.lazy_stride == 0 && i / self.lazy_stride < self.lazy_users {
+        if i < self.window_end && i.is_multiple_of(self.lazy_stride) && i / self.lazy_stride < self.lazy_users {
             let mut e = base(i, Kind::UserMigration, t, User::new(self.seed, i / self.lazy_stride));
             let ok = mix(self.seed ^ i) % 100 >= 3;
             e.outcome = if ok { Outcome::Success } else { Outcome::Failure };
@@ -227,11 +227,9 @@ impl Plan {
                 e.new_device = rng.random_bool(0.05);
             }
             Kind::FederatedSignIn => e.new_device = rng.random_bool(0.05),
-            Kind::TokenRefresh => {
-                if rng.random_bool(0.02) {
-                    e.outcome = Outcome::Failure;
-                    e.error_code = Some("NotAuthorizedException");
-                }
+            Kind::TokenRefresh if rng.random_bool(0.02) => {
+                e.outcome = Outcome::Failure;
+                e.error_code = Some("NotAuthorizedException");
             }
             Kind::TokenGeneration => {
                 let size = (1200.0 * (rng.random::<f64>() * 1.9).exp()) as i64;
