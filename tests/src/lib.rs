@@ -7,6 +7,7 @@
 //! - `secrets`: no secret from the fixtures anywhere in what was written.
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
+//! - `s3`: the lake on S3 (moto): same rows, racing commits.
 
 #[cfg(test)]
 mod crash;
@@ -18,6 +19,8 @@ mod generator;
 mod golden;
 #[cfg(test)]
 mod lake;
+#[cfg(test)]
+mod s3;
 #[cfg(test)]
 mod secrets;
 pub mod support;

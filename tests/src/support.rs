@@ -112,3 +112,67 @@ pub fn duckdb(code: &str) -> String {
     assert!(out.status.success(), "DuckDB script failed (tests/run.sh installs duckdb): {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// A moto server (S3, Kinesis, DynamoDB emulator) on a free local port,
+/// stopped when dropped. Fails the test, never skips it, when moto is
+/// missing: tests/run.sh installs it.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto (pip install 'moto[server]'; tests/run.sh does)");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto did not start on {endpoint}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Moto { child, endpoint }
+    }
+
+    /// Environment for AWS clients pointed at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    /// Creates an S3 bucket (an unsigned REST call: moto does not check
+    /// signatures).
+    pub fn create_bucket(&self, name: &str) {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "PUT /{name} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "create bucket: {resp}");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `authlake args...` with extra environment, asserting success.
+pub fn authlake_env_ok(args: &[&str], env: &[(&str, String)]) -> String {
+    let out = Command::new(authlake_bin()).args(args).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("run authlake");
+    assert!(out.status.success(), "authlake {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
