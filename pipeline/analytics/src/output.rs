@@ -13,8 +13,8 @@ pub enum Format {
     Csv,
 }
 
-/// Renders batches in `format`. JSON is an array of row objects (nulls
-/// omitted), `[]` when there are no rows.
+/// Renders batches in `format`. JSON is an array of row objects with every
+/// column present (nulls as `null`), `[]` when there are no rows.
 pub fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String, ArrowError> {
     match format {
         Format::Table => {
@@ -26,7 +26,9 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Re
             Ok(format!("{}\n({rows} rows)\n", arrow::util::pretty::pretty_format_batches(batches)?))
         }
         Format::Json => {
-            let mut w = arrow::json::ArrayWriter::new(Vec::new());
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::JsonArray>(Vec::new());
             for b in batches {
                 w.write(b)?;
             }

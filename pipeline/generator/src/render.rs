@@ -164,14 +164,20 @@ pub fn canonical(e: &Ev, seed: u64) -> Value {
     })
 }
 
-fn activity_log(e: &Ev, seed: u64, rng: &mut ChaCha8Rng) -> Option<Value> {
-    let event_type = match e.kind {
+/// The `EventType` word Cognito's own logs use, for the events they record
+/// (throttled requests and passkey sign-ins are not among them).
+fn cognito_event_type(e: &Ev) -> Option<&'static str> {
+    Some(match e.kind {
         Kind::SignIn if e.outcome != Outcome::Throttled && !e.passkey => "SignIn",
         Kind::SignUp => "SignUp",
         Kind::PasswordReset => "ForgotPassword",
         Kind::PasswordChange => "PasswordChange",
         _ => return None,
-    };
+    })
+}
+
+fn activity_log(e: &Ev, seed: u64, rng: &mut ChaCha8Rng) -> Option<Value> {
+    let event_type = cognito_event_type(e)?;
     let u = &e.user;
     let response = match e.outcome {
         Outcome::Success => "Pass",
@@ -222,13 +228,7 @@ fn activity_log(e: &Ev, seed: u64, rng: &mut ChaCha8Rng) -> Option<Value> {
 }
 
 fn auth_event(e: &Ev, seed: u64) -> Option<Value> {
-    let event_type = match e.kind {
-        Kind::SignIn if e.outcome != Outcome::Throttled && !e.passkey => "SignIn",
-        Kind::SignUp => "SignUp",
-        Kind::PasswordReset => "ForgotPassword",
-        Kind::PasswordChange => "PasswordChange",
-        _ => return None,
-    };
+    let event_type = cognito_event_type(e)?;
     let mut challenges = vec![json!({"ChallengeName": "Password", "ChallengeResponse": if e.error_code == Some("NotAuthorizedException") { "Failure" } else { "Success" }})];
     if let Some((_, passed)) = e.mfa {
         challenges.push(json!({"ChallengeName": "Mfa", "ChallengeResponse": if passed { "Success" } else { "Failure" }}));

@@ -222,12 +222,16 @@ impl Walk<'_, '_> {
         for le in &events {
             let log_time = value::epoch_millis(le.get("timestamp"));
             match le.get("message") {
-                Some(Value::String(m)) => match serde_json::from_str::<Value>(m) {
-                    Ok(mut inner) => {
+                Some(Value::String(m)) => match log_message_json(m) {
+                    LogMessage::Json(mut inner) => {
                         scrub_value(&mut inner);
                         self.nested_or_record(&inner, log_time)
                     }
-                    Err(e) => {
+                    LogMessage::Runtime => {
+                        self.next_index();
+                        self.out.skipped += 1;
+                    }
+                    LogMessage::Invalid(e) => {
                         let i = self.next_index();
                         self.dead(m.as_bytes(), i, format!("log event message is not JSON: {e}"))
                     }
@@ -264,6 +268,30 @@ impl Walk<'_, '_> {
                 self.dead(bytes.as_bytes(), index, reason)
             }
         }
+    }
+}
+
+/// What a CloudWatch Logs message holds.
+enum LogMessage {
+    Json(Value),
+    /// A Lambda runtime line (`START`, `END`, `REPORT`, ...): not an event.
+    Runtime,
+    Invalid(serde_json::Error),
+}
+
+/// Reads a log message: JSON as is, or after the
+/// `<time>\t<request id>\t<level>\t` prefix Lambda runtimes add.
+fn log_message_json(m: &str) -> LogMessage {
+    const RUNTIME: [&str; 6] = ["START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START", "EXTENSION", "TELEMETRY"];
+    match serde_json::from_str::<Value>(m) {
+        Ok(v) => LogMessage::Json(v),
+        Err(_) if RUNTIME.iter().any(|p| m.starts_with(p)) => LogMessage::Runtime,
+        Err(e) => match m.find('{') {
+            Some(i) if m[..i].contains('\t') => {
+                serde_json::from_str(m[i..].trim_end()).map_or(LogMessage::Invalid(e), LogMessage::Json)
+            }
+            _ => LogMessage::Invalid(e),
+        },
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use authlake_core::position::PayloadPosition;
@@ -108,19 +108,24 @@ impl FileReader<'_> {
         let mut file = File::open(self.path).map_err(io)?;
         let mut magic = [0u8; 2];
         let n = file.read(&mut magic).map_err(io)?;
-        let file = File::open(self.path).map_err(io)?;
         let gz = n == 2 && magic == [0x1f, 0x8b];
+        // Skip what earlier commits covered: seek in plain files, inflate and
+        // discard in gzip ones (offsets count decompressed bytes).
         let mut input: Box<dyn Read> = if gz {
-            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))))
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            let mut inflated = BufReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)));
+            let skipped = std::io::copy(&mut (&mut inflated).take(from), &mut std::io::sink()).map_err(io)?;
+            if skipped < from {
+                return Ok(true); // already read to its end
+            }
+            Box::new(inflated)
         } else {
+            if from >= file.metadata().map_err(io)?.len() {
+                return Ok(true); // already read to its end (or shrank)
+            }
+            file.seek(SeekFrom::Start(from)).map_err(io)?;
             Box::new(file)
         };
-        // Skip what earlier commits covered.
-        let skipped = std::io::copy(&mut (&mut input).take(from), &mut std::io::sink()).map_err(io)?;
-        if skipped < from {
-            // Already fully read (or the file shrank: nothing new to read).
-            return Ok(true);
-        }
         let mut buf: Vec<u8> = Vec::with_capacity(READ_BLOCK * 2);
         let mut base = from; // file offset of buf[0]
         let mut pos = 0usize;
