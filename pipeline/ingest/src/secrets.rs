@@ -39,19 +39,33 @@ const SECRET_KEYS: &[&str] = &[
     "csrf",
 ];
 
-fn normalize_key(k: &str) -> String {
-    k.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+/// Does `key` equal `target` (lower-case, no separators) once lower-cased
+/// and stripped of `_` and `-`? Allocation-free: it runs on every key of
+/// every record.
+fn key_is(key: &str, target: &str) -> bool {
+    let mut k = key.bytes().filter(|b| *b != b'_' && *b != b'-').map(|b| b.to_ascii_lowercase());
+    let mut t = target.bytes();
+    loop {
+        match (k.next(), t.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+fn is_secret_name(key: &str) -> bool {
+    key.len() <= 32 && SECRET_KEYS.iter().any(|t| key_is(key, t))
 }
 
 /// Is this key's value a secret? `challengeResponses` is one when it is the
 /// request map of answers (CloudTrail), not the AuthEvents list of
 /// `{ChallengeName, ChallengeResponse: Success}` outcomes.
 fn is_secret(key: &str, value: &Value) -> bool {
-    let k = normalize_key(key);
-    if k == "challengeresponses" {
+    if key_is(key, "challengeresponses") {
         return !value.is_array();
     }
-    SECRET_KEYS.contains(&k.as_str())
+    is_secret_name(key)
 }
 
 /// Replaces every secret value in place. Returns how many were removed.
@@ -143,8 +157,8 @@ fn scrub_key_value_pairs(input: &[u8]) -> Vec<u8> {
 }
 
 fn secret_key_name(key: &str) -> bool {
-    let k = normalize_key(key.trim_matches('\\'));
-    k == "challengeresponses" || SECRET_KEYS.contains(&k.as_str())
+    let key = key.trim_matches('\\');
+    key_is(key, "challengeresponses") || is_secret_name(key)
 }
 
 /// Index just past the closing quote of the string opening at `start`.

@@ -77,13 +77,26 @@ pub fn read_files(
     files: &[PathBuf],
     start: &BTreeMap<String, Checkpoint>,
     defaults: &Defaults,
-    clock: &dyn Fn() -> i64,
+    clock: &(dyn Fn() -> i64 + Sync),
     sink: &mut dyn ChunkSink,
 ) -> Result<(), SourceError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for path in files {
         let key = position_key(path);
         let from = start.get(&key).and_then(|c| c.offset).unwrap_or(0);
-        let mut reader = FileReader { path, key, defaults, clock, sink: &mut *sink, chunk: Chunk::default(), payloads: 0 };
+        let path_text = path.display().to_string();
+        let mut reader = FileReader {
+            path,
+            path_text,
+            key,
+            defaults,
+            clock,
+            sink: &mut *sink,
+            chunk: Chunk::default(),
+            payloads: 0,
+            pending: Vec::new(),
+            threads,
+        };
         if !reader.read(from)? {
             return Ok(());
         }
@@ -93,12 +106,19 @@ pub fn read_files(
 
 struct FileReader<'a> {
     path: &'a Path,
+    path_text: String,
     key: String,
     defaults: &'a Defaults,
-    clock: &'a dyn Fn() -> i64,
+    clock: &'a (dyn Fn() -> i64 + Sync),
     sink: &'a mut dyn ChunkSink,
     chunk: Chunk,
+    /// Payloads decoded into `chunk`.
     payloads: usize,
+    /// Payloads cut from the buffer but not decoded yet: (start, end) in the
+    /// buffer and the file offset.
+    pending: Vec<(usize, usize, u64)>,
+    /// Decoding runs on this many threads.
+    threads: usize,
 }
 
 impl FileReader<'_> {
@@ -133,6 +153,7 @@ impl FileReader<'_> {
         let mut first = from == 0;
         loop {
             if !eof && (buf.len() - pos) < READ_BLOCK {
+                self.decode_pending(&buf); // before the buffer moves
                 buf.drain(..pos);
                 base += pos as u64;
                 pos = 0;
@@ -147,22 +168,26 @@ impl FileReader<'_> {
                         eof = true;
                     }
                     if self.read_array(&buf) {
+                        self.decode_pending(&buf);
                         return self.finish(buf.len() as u64);
                     }
                 }
             }
             match next_payload(&buf, pos, eof) {
                 Cut::Payload { start, end, next } => {
-                    let offset = base + start as u64;
-                    self.payload(&buf[start..end], offset);
+                    self.pending.push((start, end, base + start as u64));
                     pos = next;
-                    if !self.maybe_send(base + next as u64)? {
-                        return Ok(false);
+                    if self.payloads + self.pending.len() >= CHUNK_PAYLOADS {
+                        self.decode_pending(&buf);
+                        if !self.send(base + next as u64)? {
+                            return Ok(false);
+                        }
                     }
                 }
                 Cut::Empty if eof => break,
                 Cut::Empty | Cut::NeedMore if !eof => {
                     // Grow: the payload is larger than what is buffered.
+                    self.decode_pending(&buf);
                     buf.drain(..pos);
                     base += pos as u64;
                     pos = 0;
@@ -171,6 +196,7 @@ impl FileReader<'_> {
                 Cut::Empty | Cut::NeedMore => break,
             }
         }
+        self.decode_pending(&buf);
         self.finish(base + buf.len() as u64)
     }
 
@@ -182,25 +208,43 @@ impl FileReader<'_> {
             return false;
         };
         for item in items {
-            let offset = item.get().as_ptr() as usize - buf.as_ptr() as usize;
-            self.payload(item.get().as_bytes(), offset as u64);
+            let start = item.get().as_ptr() as usize - buf.as_ptr() as usize;
+            self.pending.push((start, start + item.get().len(), start as u64));
         }
         true
     }
 
-    fn payload(&mut self, bytes: &[u8], offset: u64) {
-        let position = PayloadPosition::File { path: self.path.display().to_string(), offset };
-        let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: (self.clock)(), defaults: self.defaults };
-        let decoded = decode_payload(bytes, &ctx);
-        self.chunk.absorb(decoded, bytes.len() as u64);
-        self.payloads += 1;
-    }
-
-    fn maybe_send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
-        if self.payloads < CHUNK_PAYLOADS {
-            return Ok(true);
+    /// Decodes the pending payloads of `buf`, in parallel, keeping their order.
+    fn decode_pending(&mut self, buf: &[u8]) {
+        if self.pending.is_empty() {
+            return;
         }
-        self.send(next_offset)
+        let (path, clock, defaults) = (self.path_text.as_str(), self.clock, self.defaults);
+        let decode = |part: &[(usize, usize, u64)]| -> Vec<(Decoded, u64)> {
+            part.iter()
+                .map(|&(start, end, offset)| {
+                    let position = PayloadPosition::File { path: path.to_string(), offset };
+                    let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: clock(), defaults };
+                    (decode_payload(&buf[start..end], &ctx), (end - start) as u64)
+                })
+                .collect()
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let parts: Vec<Vec<(Decoded, u64)>> = if self.threads < 2 || pending.len() < 64 {
+            vec![decode(&pending)]
+        } else {
+            let size = pending.len().div_ceil(self.threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pending.chunks(size).map(|part| s.spawn(move || decode(part))).collect();
+                handles.into_iter().map(|h| h.join().expect("decoder thread")).collect()
+            })
+        };
+        for (decoded, bytes) in parts.into_iter().flatten() {
+            self.chunk.absorb(decoded, bytes);
+            self.payloads += 1;
+        }
+        self.pending = pending;
+        self.pending.clear();
     }
 
     fn send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
