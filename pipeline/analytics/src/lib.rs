@@ -3,8 +3,11 @@
 //! - [`context`]: a session with the lake's tables registered (`events`,
 //!   `dead_letters`), partition-pruned on `category` and `event_date`.
 //! - [`output`]: rendering results as a table, JSON or CSV.
+//! - [`export`]: compliance exports (Parquet, CSV, JSON lines, OCSF) with
+//!   a verifiable manifest.
 
 pub mod context;
+pub mod export;
 pub mod output;
 
 pub use context::{lake_context, run_sql, QueryError};

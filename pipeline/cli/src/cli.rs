@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{config, demo, generate, ingest, query};
+use crate::{config, demo, export, generate, ingest, query};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
@@ -27,6 +27,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Run SQL over the lake (tables `events` and `dead_letters`).
     Query(query::QueryArgs),
+    /// Export selected events (Parquet, CSV, JSON lines, OCSF) with a verifiable manifest.
+    Export(export::ExportArgs),
 }
 
 /// Output formats of commands that print rows.
@@ -45,5 +47,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Ingest(a) => ingest::run(a, &config.ingest).await,
         Command::Query(a) => query::run(a).await,
+        Command::Export(a) => export::run(a).await,
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod demo;
+mod export;
 mod generate;
 mod ingest;
 mod query;

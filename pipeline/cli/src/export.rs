@@ -1,0 +1,142 @@
+//! `authlake export` and `authlake export verify`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use authlake_analytics::export::{export, manifest, ExportFormat, ExportOptions};
+use authlake_ingest::Lake;
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: Option<ExportCommand>,
+    /// Lake: a directory or s3://bucket/prefix.
+    #[arg(long, required = true)]
+    pub lake: Option<String>,
+    /// Start (inclusive): RFC 3339 or YYYY-MM-DD (UTC midnight).
+    #[arg(long, required = true)]
+    pub from: Option<String>,
+    /// End (exclusive): RFC 3339, or YYYY-MM-DD for the end of that day.
+    #[arg(long, required = true)]
+    pub to: Option<String>,
+    /// Only this user pool.
+    #[arg(long)]
+    pub user_pool: Option<String>,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this person: a username or a sub.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only these event types (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub event_type: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Parquet)]
+    pub format: Format,
+    /// OCSF only: `security-lake` writes Parquet in the Amazon Security Lake custom-source layout.
+    #[arg(long, value_enum, default_value_t = Layout::Files)]
+    pub layout: Layout,
+    /// Pseudonymize these fields: ip, email, username, sub, device (drops `raw`).
+    #[arg(long, value_delimiter = ',')]
+    pub redact: Vec<String>,
+    /// Key file for --redact pseudonyms (same key, same pseudonym).
+    #[arg(long)]
+    pub redact_key: Option<PathBuf>,
+    /// Key file: sign the manifest with HMAC-SHA256.
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
+    /// Output directory (created; must be empty).
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Recompute every SHA-256 of an export (and its signature); exit non-zero on any change.
+    Verify {
+        /// The export directory.
+        dir: PathBuf,
+        /// Key file the manifest was signed with.
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Parquet,
+    Csv,
+    Jsonl,
+    Ocsf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Layout {
+    Files,
+    SecurityLake,
+}
+
+fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let key = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    anyhow::ensure!(key.len() >= 16, "key file {} holds {} bytes; use at least 16", path.display(), key.len());
+    Ok(key)
+}
+
+/// Parses `--from`/`--to`: RFC 3339, or a date (`end_of_day` for `--to`).
+pub fn parse_time(s: &str, end_of_day: bool) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_micros());
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("invalid time {s:?}: use RFC 3339 (2026-11-27T12:00:00Z) or YYYY-MM-DD"))?;
+    let d = if end_of_day { d.succ_opt().context("date out of range")? } else { d };
+    Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros())
+}
+
+pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
+    if let Some(ExportCommand::Verify { dir, sign_key }) = args.command {
+        let key = sign_key.as_deref().map(read_key).transpose()?;
+        let m = manifest::verify(&dir, key.as_deref()).with_context(|| format!("export {} does not verify", dir.display()))?;
+        println!("export {} verified: {} files, {} rows{}", dir.display(), m.files.len(), m.rows, if m.signature.is_some() { ", signature valid" } else { "" });
+        return Ok(());
+    }
+    let (Some(lake), Some(from), Some(to), Some(out)) = (args.lake, args.from, args.to, args.out) else {
+        anyhow::bail!("--lake, --from, --to and --out are required");
+    };
+    let opts = ExportOptions {
+        from: parse_time(&from, false)?,
+        to: parse_time(&to, true)?,
+        user_pool: args.user_pool,
+        tenant: args.tenant,
+        user: args.user,
+        event_types: args.event_type,
+        format: match args.format {
+            Format::Parquet => ExportFormat::Parquet,
+            Format::Csv => ExportFormat::Csv,
+            Format::Jsonl => ExportFormat::Jsonl,
+            Format::Ocsf => ExportFormat::Ocsf,
+        },
+        security_lake: args.layout == Layout::SecurityLake,
+        redact: args.redact,
+        redact_key: args.redact_key.as_deref().map(read_key).transpose()?,
+        sign_key: args.sign_key.as_deref().map(read_key).transpose()?,
+        out,
+    };
+    let lake = Lake::open(&lake, false)?;
+    let tty = std::io::stderr().is_terminal();
+    let summary = export(&lake, &opts, &|rows| {
+        if tty {
+            eprint!("\r  exported {rows} rows");
+        }
+    })
+    .await?;
+    if tty {
+        eprint!("\r{:40}\r", "");
+    }
+    println!("exported {} rows in {} files -> {}", summary.rows, summary.files, summary.dir.display());
+    Ok(())
+}
