@@ -5,9 +5,13 @@
 //! - [`output`]: rendering results as a table, JSON or CSV.
 //! - [`export`]: compliance exports (Parquet, CSV, JSON lines, OCSF) with
 //!   a verifiable manifest.
+//! - [`maintain`]: retention, erasure (`forget`) and compaction by commit.
+//! - [`catalog`]: DDL for Athena, Glue, Spark and DuckDB over the lake.
 
 pub mod context;
+pub mod catalog;
 pub mod export;
+pub mod maintain;
 pub mod output;
 
 pub use context::{lake_context, run_sql, QueryError};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{config, demo, export, generate, ingest, query};
+use crate::{config, demo, export, generate, ingest, maintain, query};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
@@ -29,6 +29,14 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Export selected events (Parquet, CSV, JSON lines, OCSF) with a verifiable manifest.
     Export(export::ExportArgs),
+    /// Drop partitions older than the retention period, through a commit.
+    Retention(maintain::RetentionArgs),
+    /// Erase one person's rows and dead letters, through a commit, with an erasure record.
+    Forget(maintain::ForgetArgs),
+    /// Merge small files of closed partitions, atomically.
+    Compact(maintain::CompactArgs),
+    /// Print DDL for Athena, Glue, Spark or DuckDB to query the lake directly.
+    Catalog(maintain::CatalogArgs),
 }
 
 /// Output formats of commands that print rows.
@@ -48,5 +56,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(a) => ingest::run(a, &config.ingest).await,
         Command::Query(a) => query::run(a).await,
         Command::Export(a) => export::run(a).await,
+        Command::Retention(a) => maintain::run_retention(a).await,
+        Command::Forget(a) => maintain::run_forget(a).await,
+        Command::Compact(a) => maintain::run_compact(a).await,
+        Command::Catalog(a) => maintain::run_catalog(a),
     }
 }

@@ -36,7 +36,7 @@ impl Default for FileTargets {
     }
 }
 
-fn writer_properties(row_group_rows: usize) -> WriterProperties {
+pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
         .set_max_row_group_row_count(Some(row_group_rows))
@@ -52,7 +52,7 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
 static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A unique staging name for this process.
-fn staging_name(writer: &str) -> Path {
+pub fn staging_name(writer: &str) -> Path {
     let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
     Path::from(format!("{}/{nanos:x}-{}-{n}.parquet", staging_dir(writer), std::process::id()))

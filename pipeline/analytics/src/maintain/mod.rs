@@ -1,0 +1,135 @@
+//! Lake maintenance through commits: retention, erasure, compaction.
+//!
+//! Every change is one commit that adds the new files and removes the old
+//! ones; the old files are deleted right after it, so readers of the
+//! commit log see the change atomically and directory readers see it once
+//! the command returns (DESIGN section 5).
+//!
+//! - [`retention`]: drop whole expired partitions.
+//! - [`forget`]: erase one person's rows and dead letters.
+//! - [`compact`]: merge small files of closed partitions.
+
+pub mod compact;
+pub mod forget;
+pub mod retention;
+
+use std::collections::BTreeMap;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use authlake_ingest::lake::commit::{AddedFile, Commit, CommitLog, TableKind};
+use authlake_ingest::lake::recover::move_file;
+use authlake_ingest::lake::{Lake, LakeError};
+use authlake_ingest::sink::{staging_name, writer_properties};
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::AsyncArrowWriter;
+
+/// Why a maintenance command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintainError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Query(#[from] crate::QueryError),
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+}
+
+/// Writer id of maintenance commands (their staging directory).
+pub const MAINTAIN_WRITER: &str = "maintain";
+
+/// Reads a whole Parquet file of the lake.
+pub async fn read_file(lake: &Lake, path: &str) -> Result<Vec<RecordBatch>, MaintainError> {
+    let err = |reason: String| MaintainError::Read { path: path.to_string(), reason };
+    let bytes = lake.store.get(&Path::from(path)).await.map_err(|e| err(e.to_string()))?.bytes().await.map_err(|e| err(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| err(e.to_string()))?;
+    reader.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))
+}
+
+/// A new file, staged, with the directory it goes to.
+pub struct Staged {
+    pub dir: String,
+    pub file: AddedFile,
+}
+
+/// Writes batches to a staged Parquet file.
+pub async fn stage(lake: &Lake, dir: &str, table: TableKind, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Staged, MaintainError> {
+    let staging = staging_name(MAINTAIN_WRITER);
+    let perr = |e: parquet::errors::ParquetError| LakeError::Parquet { path: staging.to_string(), reason: e.to_string() };
+    let mut w = AsyncArrowWriter::try_new(BufWriter::new(lake.store.clone(), staging.clone()), schema, Some(writer_properties(256 * 1024)))
+        .map_err(perr)?;
+    let mut rows = 0;
+    for b in batches {
+        w.write(b).await.map_err(perr)?;
+        rows += b.num_rows() as u64;
+    }
+    w.close().await.map_err(perr)?;
+    let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
+    Ok(Staged { dir: dir.to_string(), file: AddedFile { path: String::new(), staging: Some(staging.to_string()), table, rows, bytes } })
+}
+
+/// Commits `added` and `removed`, moves the new files into place and
+/// deletes the removed ones.
+pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec<Staged>, removed: Vec<String>) -> Result<Commit, MaintainError> {
+    let dirs: Vec<String> = added.iter().map(|s| s.dir.clone()).collect();
+    let draft = Commit {
+        version: 0,
+        schema_version: 0,
+        writer: MAINTAIN_WRITER.into(),
+        operation: operation.into(),
+        committed_at: String::new(),
+        add: added.into_iter().map(|s| s.file).collect(),
+        remove: removed,
+        positions: BTreeMap::new(),
+        stats: Default::default(),
+    };
+    let commit = log
+        .commit(draft, &BTreeMap::new(), |n, adds| {
+            for (i, a) in adds.iter_mut().enumerate() {
+                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
+            }
+        })
+        .await?;
+    for a in &commit.add {
+        if let Some(s) = &a.staging {
+            move_file(lake, &Path::from(s.as_str()), &Path::from(a.path.as_str())).await?;
+        }
+    }
+    for r in &commit.remove {
+        match lake.store.delete(&Path::from(r.as_str())).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(LakeError::store(&Path::from(r.as_str()), e).into()),
+        }
+    }
+    prune_empty_dirs(lake);
+    Ok(commit)
+}
+
+/// Removes partition directories left empty (local lakes; S3 has none).
+fn prune_empty_dirs(lake: &Lake) {
+    if let authlake_ingest::lake::Location::Local(root) = &lake.location {
+        let Ok(cats) = std::fs::read_dir(root) else { return };
+        for cat in cats.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("category=")) {
+            if let Ok(days) = std::fs::read_dir(cat.path()) {
+                for d in days.flatten() {
+                    let _ = std::fs::remove_dir(d.path()); // fails unless empty
+                }
+            }
+            let _ = std::fs::remove_dir(cat.path());
+        }
+    }
+}
+
+/// Live files of a table, sorted by path.
+pub fn live_files(log: &CommitLog, table: TableKind) -> Vec<AddedFile> {
+    let mut files: Vec<AddedFile> = log.state.live.values().filter(|f| f.table == table).cloned().collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
