@@ -8,7 +8,11 @@
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits.
+//! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
+//!   compaction, catalog DDL.
 
+#[cfg(test)]
+mod compliance;
 #[cfg(test)]
 mod crash;
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! Exports, OCSF, pseudonyms, tenant isolation, retention, erasure,
+//! compaction and catalog DDL, checked against DuckDB and by hand.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::support::{authlake, authlake_ok, duckdb, fixtures, partition_files, walk};
+
+fn canonical(id: &str, tenant: &str, user: &str, time: &str, event_type: &str) -> String {
+    json!({"event_id": id, "event_type": event_type, "outcome": "success", "event_time": time, "tenant_id": tenant,
+           "username": user, "user_sub": format!("sub-{user}"), "email": format!("{user}@{tenant}.example"),
+           "ip_address": format!("10.0.0.{}", id.len()), "user_pool_id": format!("us-east-1_{tenant}")})
+    .to_string()
+}
+
+/// A lake of interleaved tenants t1/t2 on 2026-11-20..24, plus the fixtures.
+fn tenant_lake(dir: &Path) -> String {
+    let input = dir.join("tenants.ndjson");
+    let mut lines = Vec::new();
+    for i in 0..400 {
+        let tenant = if i % 3 == 0 { "t1" } else { "t2" };
+        let user = format!("user{}", i % 17);
+        let day = 20 + i % 5;
+        let kind = ["sign_in", "sign_up", "password_reset", "token_refresh"][i % 4];
+        lines.push(canonical(&format!("ev-{i}"), tenant, &user, &format!("2026-11-{day}T10:{:02}:00Z", i % 60), kind));
+    }
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let lake = dir.join("lake").display().to_string();
+    authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &lake]);
+    authlake_ok(&["ingest", "--from", &format!("file://{}", fixtures().display()), "--lake", &lake]);
+    lake
+}
+
+fn duck_count(glob: &str, filter: &str) -> u64 {
+    let out = duckdb(&format!(
+        "print(duckdb.sql(\"SELECT COUNT(*) FROM read_parquet('{glob}', hive_partitioning = true) WHERE {filter}\").fetchall()[0][0])"
+    ));
+    out.trim().parse().unwrap()
+}
+
+#[test]
+fn exports_verify_isolate_tenants_and_detect_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tenant_lake(tmp.path());
+    let lake_glob = format!("{lake}/category=*/event_date=*/*.parquet");
+    let expected = duck_count(&lake_glob, "tenant_id = 't1' AND event_time >= TIMESTAMPTZ '2026-11-21 00:00:00+00' AND event_time < TIMESTAMPTZ '2026-11-24 00:00:00+00'");
+    assert!(expected > 50);
+    for format in ["parquet", "csv", "jsonl", "ocsf"] {
+        let out = tmp.path().join(format!("export-{format}"));
+        let o = out.display().to_string();
+        let msg = authlake_ok(&["export", "--lake", &lake, "--from", "2026-11-21", "--to", "2026-11-23", "--tenant", "t1", "--format", format, "--out", &o]);
+        assert!(msg.starts_with(&format!("exported {expected} rows")), "{format}: {msg}");
+        let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["rows"], json!(expected));
+        assert!(manifest["sql"].as_str().unwrap().contains("tenant_id = 't1'"));
+        assert!(manifest["lake_commit"].is_u64());
+        for f in manifest["files"].as_array().unwrap() {
+            let sha = authlake_core::position::sha256_hex(&std::fs::read(out.join(f["path"].as_str().unwrap())).unwrap());
+            assert_eq!(f["sha256"].as_str().unwrap(), sha);
+        }
+        assert!(authlake_ok(&["export", "verify", &o]).contains("verified"));
+        // Nothing of the other tenant, whatever the format.
+        let text: String = walk(&out).iter().map(|p| crate::support::file_text(p)).collect();
+        assert!(!text.contains("t2.example") && !text.contains("us-east-1_t2"), "{format} export holds t2 rows");
+        // Tampering is caught.
+        let data = out.join(manifest["files"][0]["path"].as_str().unwrap());
+        let mut bytes = std::fs::read(&data).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x20;
+        std::fs::write(&data, bytes).unwrap();
+        let bad = authlake(&["export", "verify", &o]);
+        assert!(!bad.status.success(), "{format}: tampered export verified");
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("sha256"));
+    }
+    let parquet_rows = duck_count(&format!("{}/export-parquet/events.parquet", tmp.path().display()), "true");
+    assert_eq!(parquet_rows, expected);
+}
+
+#[test]
+fn signed_and_pseudonymized_exports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tenant_lake(tmp.path());
+    let key = tmp.path().join("key");
+    let other = tmp.path().join("other-key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef").unwrap();
+    std::fs::write(&other, "fedcba9876543210fedcba9876543210").unwrap();
+    let export = |name: &str, k: &Path| {
+        let out = tmp.path().join(name).display().to_string();
+        authlake_ok(&["export", "--lake", &lake, "--from", "2026-11-20", "--to", "2026-11-24", "--format", "jsonl", "--redact", "ip,email,username",
+            "--redact-key", &k.display().to_string(), "--sign-key", &k.display().to_string(), "--out", &out]);
+        out
+    };
+    let a = export("a", &key);
+    let b = export("b", &key);
+    let c = export("c", &other);
+    assert!(authlake_ok(&["export", "verify", &a, "--sign-key", &key.display().to_string()]).contains("signature valid"));
+    assert!(!authlake(&["export", "verify", &a, "--sign-key", &other.display().to_string()]).status.success());
+    assert!(!authlake(&["export", "verify", &a]).status.success(), "a signed export verified without its key");
+    let rows = |dir: &str| -> Vec<Value> {
+        std::fs::read_to_string(Path::new(dir).join("events.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (ra, rb, rc) = (rows(&a), rows(&b), rows(&c));
+    let text = std::fs::read_to_string(Path::new(&a).join("events.jsonl")).unwrap();
+    assert!(!text.contains(".example") && !text.contains("\"user0\"") && !text.contains("10.0.0."), "personal data left in a redacted export");
+    assert_eq!(ra.len(), 400);
+    for ((x, y), z) in ra.iter().zip(&rb).zip(&rc) {
+        assert_eq!(x["username"], y["username"], "same key, same pseudonym");
+        assert_ne!(x["username"], z["username"], "another key, another pseudonym");
+        assert!(x["username"].as_str().unwrap().starts_with("anon-"));
+        assert_eq!(x["tenant_id"], y["tenant_id"]);
+    }
+}
+
+#[test]
+fn ocsf_maps_real_format_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake").display().to_string();
+    authlake_ok(&["ingest", "--from", &format!("file://{}", fixtures().display()), "--lake", &lake]);
+    let out = tmp.path().join("ocsf").display().to_string();
+    authlake_ok(&["export", "--lake", &lake, "--from", "2000-01-01", "--to", "2100-01-01", "--format", "ocsf", "--out", &out]);
+    let events: Vec<Value> = std::fs::read_to_string(Path::new(&out).join("events.ocsf.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let by_id = |id: &str| events.iter().find(|e| e["metadata"]["uid"] == json!(id)).unwrap_or_else(|| panic!("{id} missing")).clone();
+    let ok = by_id("ct-mfa-ok");
+    assert_eq!((ok["class_uid"].clone(), ok["activity_id"].clone(), ok["type_uid"].clone(), ok["status_id"].clone()), (json!(3002), json!(1), json!(300201), json!(1)));
+    assert_eq!((ok["is_mfa"].clone(), ok["auth_factors"][0]["factor_type_id"].clone()), (json!(true), json!(1)));
+    let throttled = by_id("ct-throttled");
+    assert_eq!((throttled["status_id"].clone(), throttled["status_code"].clone()), (json!(99), json!("TooManyRequestsException")));
+    let import = by_id("ct-import");
+    assert_eq!((import["class_uid"].clone(), import["activity_id"].clone()), (json!(3001), json!(1)));
+    let risky = by_id("a1b2c3d4-5678-90ab-cdef-EXAMPLE22222");
+    assert_eq!(risky["user"]["risk_level_id"], json!(2));
+    let federated = events.iter().find(|e| e["unmapped"]["cognito"]["provider_type"] == json!("SAML")).unwrap();
+    assert_eq!(federated["auth_protocol_id"], json!(5));
+    assert!(events.iter().all(|e| e["metadata"]["version"] == json!("1.8.0") && e["time"].is_i64()));
+
+    let sl = tmp.path().join("sl").display().to_string();
+    authlake_ok(&["export", "--lake", &lake, "--from", "2000-01-01", "--to", "2100-01-01", "--format", "ocsf", "--layout", "security-lake", "--out", &sl]);
+    let files = walk(Path::new(&sl));
+    assert!(files.iter().any(|f| f.to_string_lossy().contains("ext/authlake-authentication/region=ap-northeast-1/accountId=123456789012/eventDay=20251009/")));
+    assert!(files.iter().any(|f| f.to_string_lossy().contains("ext/authlake-account-change/")));
+    let n = duck_count(&format!("{sl}/ext/*/*/*/*/*.parquet"), "true");
+    assert_eq!(n as usize, events.len());
+    assert!(authlake_ok(&["export", "verify", &sl]).contains("verified"));
+}
+
+#[test]
+fn retention_forget_compact_and_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let lake_s = lake.display().to_string();
+    // Five separate ingests: five small files per partition; three old
+    // (closed) partitions and today's (open) one.
+    let now_days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 86_400;
+    let today = authlake_core::partition::day_to_date_string(now_days as i32);
+    for part in 0..5 {
+        let input = tmp.path().join(format!("part{part}.ndjson"));
+        let lines: Vec<String> = (0..40)
+            .map(|i| canonical(&format!("p{part}-{i}"), "t1", &format!("user{}", i % 7), &format!("2020-01-0{}T08:00:{:02}Z", 1 + i % 3, i), "sign_in"))
+            .chain((0..10).map(|i| canonical(&format!("new{part}-{i}"), "t1", "user1", &format!("{today}T00:00:{i:02}Z"), "sign_in")))
+            .collect();
+        std::fs::write(&input, lines.join("\n")).unwrap();
+        authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &lake_s]);
+    }
+    // A dead letter that names user3.
+    let bad = tmp.path().join("bad.ndjson");
+    std::fs::write(&bad, "{\"username\": \"user3\", \"oops\": \n").unwrap();
+    authlake_ok(&["ingest", "--from", &format!("file://{}", bad.display()), "--lake", &lake_s]);
+    let glob = format!("{lake_s}/category=*/event_date=*/*.parquet");
+
+    let before = partition_files(&lake).len();
+    assert_eq!(before, 20);
+    let msg = authlake_ok(&["compact", "--lake", &lake_s, "--target-file-size", "64MiB"]);
+    assert!(msg.starts_with("compact: 3 partitions, 15 files merged into 3"), "{msg}");
+    // The open partition (today) keeps its five files.
+    assert_eq!(partition_files(&lake).len(), 8);
+    assert_eq!(duck_count(&glob, "true"), 250);
+
+    let user3 = duck_count(&glob, "username = 'user3'");
+    assert!(user3 > 0);
+    let msg = authlake_ok(&["forget", "--lake", &lake_s, "--user", "sub-user3"]);
+    assert!(msg.contains(&format!("erased {user3} rows and 1 dead letters")), "{msg}");
+    assert_eq!(duck_count(&glob, "username = 'user3' OR user_sub = 'sub-user3'"), 0);
+    assert_eq!(duck_count(&glob, "true"), 250 - user3);
+    let everything: String = walk(&lake).iter().map(|p| crate::support::file_text(p)).collect();
+    assert!(!everything.contains("user3"), "user3 still somewhere in the lake");
+    let records = walk(&lake.join("_authlake/erasures"));
+    assert_eq!(records.len(), 1);
+
+    let msg = authlake_ok(&["retention", "--lake", &lake_s, "--keep", "400d"]);
+    assert!(msg.starts_with("retention: dropped 3 partitions"), "{msg}");
+    assert_eq!(duck_count(&glob, "true"), 50);
+    assert!(partition_files(&lake).iter().all(|p| p.to_string_lossy().contains(&format!("event_date={today}"))));
+
+    let ddl = authlake_ok(&["catalog", "duckdb", "--lake", &lake_s, "--table", "ev"]);
+    let out = duckdb(&format!("duckdb.sql(\"\"\"{ddl}\"\"\")\nprint(duckdb.sql('SELECT COUNT(*), MIN(event_date) FROM ev').fetchall()[0])"));
+    let (y, m, d) = (&today[0..4], today[5..7].trim_start_matches('0'), today[8..10].trim_start_matches('0'));
+    assert_eq!(out.trim(), format!("(50, datetime.date({y}, {m}, {d}))"));
+    for engine in ["athena", "glue", "spark"] {
+        assert!(authlake_ok(&["catalog", engine, "--lake", "s3://bucket/lake"]).contains("s3"), "{engine}");
+    }
+}
