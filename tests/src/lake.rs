@@ -141,3 +141,28 @@ async fn hostile_values_never_leave_their_partition_directory() {
     let rows = query_json(&lake, "SELECT username, tenant_id, user_pool_id FROM events WHERE event_id = 'h3'").await;
     assert_eq!(rows, vec![json!({"username": "../../x", "tenant_id": "a/b", "user_pool_id": "category=evil"})]);
 }
+
+#[test]
+fn queries_are_read_only_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let lake_s = lake.display().to_string();
+    authlake_ok(&["ingest", "--from", &format!("file://{}/canonical", fixtures().display()), "--lake", &lake_s]);
+    let target = tmp.path().join("copied.csv");
+    let copy = format!("COPY (SELECT * FROM events) TO '{}' STORED AS CSV", target.display());
+    for sql in [
+        copy.as_str(),
+        "CREATE EXTERNAL TABLE pw STORED AS CSV LOCATION '/etc/passwd'",
+        "INSERT INTO events SELECT * FROM events",
+        "DROP TABLE events",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = authlake(&["query", "--lake", &lake_s, sql]);
+        assert!(!out.status.success(), "{sql} ran");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("read-only") && err.lines().count() == 1, "{sql}: {err}");
+    }
+    assert!(!target.exists());
+    authlake_ok(&["query", "--lake", &lake_s, "--allow-writes", &copy]);
+    assert!(std::fs::read_to_string(&target).unwrap().contains("can-1"));
+}

@@ -17,6 +17,8 @@ use url::Url;
 pub enum QueryError {
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("refused: queries are read-only ({0}); pass --allow-writes to run it")]
+    ReadOnly(String),
     #[error("invalid lake url {0}: {1}")]
     Url(String, String),
 }
@@ -64,9 +66,30 @@ pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
     Ok(ctx)
 }
 
-/// Runs one SQL statement and collects the result.
+/// Runs one read-only SQL statement and collects the result: DDL (CREATE
+/// EXTERNAL TABLE on other paths, ...), DML (INSERT, COPY ... TO) and
+/// statements (SET, ...) are refused, so a query can neither write nor
+/// reach outside the lake.
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
-    let df = ctx.sql(sql).await?;
+    run_sql_with(ctx, sql, false).await
+}
+
+/// [`run_sql`], with writes and DDL allowed when `allow_writes` is set.
+pub async fn run_sql_with(
+    ctx: &SessionContext,
+    sql: &str,
+    allow_writes: bool,
+) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
+    let options = datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(allow_writes)
+        .with_allow_dml(allow_writes)
+        .with_allow_statements(allow_writes);
+    let df = ctx.sql_with_options(sql, options).await.map_err(|e| match e {
+        datafusion::error::DataFusionError::Plan(m) if m.contains("not supported") || m.contains("Only") => {
+            QueryError::ReadOnly(m)
+        }
+        other => QueryError::DataFusion(other),
+    })?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
     Ok((schema, batches))

@@ -14,4 +14,4 @@ pub mod export;
 pub mod maintain;
 pub mod output;
 
-pub use context::{lake_context, run_sql, QueryError};
+pub use context::{lake_context, run_sql, run_sql_with, QueryError};

@@ -76,7 +76,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sql.to_string()
         };
         println!("\n== {title}");
-        print!("{}", crate::query::query_text(&lake, &sql, OutputFormat::Table).await?);
+        print!("{}", crate::query::query_text(&lake, &sql, OutputFormat::Table, false).await?);
     }
     println!(
         "\nLegacy users to migrate: {} (about 80% lazily on sign-in, {} by the final bulk import).",

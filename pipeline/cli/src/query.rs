@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use authlake_analytics::output::{render, Format};
-use authlake_analytics::{lake_context, run_sql};
+use authlake_analytics::{lake_context, run_sql_with};
 use authlake_ingest::Lake;
 use clap::Args;
 
@@ -16,20 +16,23 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// Allow statements that write or define tables (COPY ... TO, INSERT, CREATE ...).
+    #[arg(long)]
+    pub allow_writes: bool,
     /// SQL over tables `events` and `dead_letters`.
     pub sql: String,
 }
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake, false)?;
-    print!("{}", query_text(&lake, &args.sql, args.format).await?);
+    print!("{}", query_text(&lake, &args.sql, args.format, args.allow_writes).await?);
     Ok(())
 }
 
 /// Runs `sql` and renders the result.
-pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat) -> anyhow::Result<String> {
+pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writes: bool) -> anyhow::Result<String> {
     let ctx = lake_context(lake).await?;
-    let (schema, batches) = run_sql(&ctx, sql).await.map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
+    let (schema, batches) = run_sql_with(&ctx, sql, allow_writes).await.map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
     let format = match format {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
