@@ -173,3 +173,38 @@ fn unknown_shapes_become_dead_letters_without_secrets() {
     assert!(d.dead_letters[0].reason.starts_with("unrecognized record format"));
     assert!(!d.dead_letters[0].raw.contains("hunter2"));
 }
+
+#[test]
+fn hostile_payloads_become_rows_or_dead_letters() {
+    let pos = PayloadPosition::File { path: "/t/h".into(), offset: 0 };
+    let defaults = Defaults::default();
+    let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 1, defaults: &defaults };
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let big = format!(r#"{{"event_type":"sign_in","event_time":"2026-11-27T00:00:00Z","username":"{}"}}"#, "x".repeat(10 << 20));
+    let wide = format!(r#"{{"Records":[{}]}}"#, vec![r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#; 10_000].join(","));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("deeply nested", deep.into_bytes()),
+        ("10 MiB record", big.into_bytes()),
+        ("10,000-element batch", wide.into_bytes()),
+        ("invalid UTF-8", b"{\"event_type\":\"sign_in\",\"username\":\"\xff\xfe\"}".to_vec()),
+        ("NUL bytes", b"{\"event_type\":\"sign_in\",\"username\":\"a\\u0000b\"}\0".to_vec()),
+        ("NaN", br#"{"EventId":"n","EventType":"SignIn","CreationDate":NaN}"#.to_vec()),
+        ("huge number", br#"{"EventId":"n","EventType":"SignIn","CreationDate":1e400}"#.to_vec()),
+        ("duplicate keys", br#"{"event_type":"sign_in","event_type":"sign_up","event_time":"2026-11-27T00:00:00Z"}"#.to_vec()),
+        ("year 9999", br#"{"event_type":"sign_in","event_time":"9999-12-31T23:59:59Z"}"#.to_vec()),
+        ("year 10000", br#"{"EventId":"n","EventType":"SignIn","CreationDate":253402300800}"#.to_vec()),
+        ("gzip garbage", vec![0x1f, 0x8b, 0, 1, 2, 3]),
+        ("empty object", b"{}".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let d = decode_payload(&bytes, &ctx);
+        let accounted = d.events.len() + d.dead_letters.len() + d.skipped as usize;
+        assert!(accounted >= 1, "{name}: neither row, dead letter nor skip");
+        for dl in &d.dead_letters {
+            assert!(!dl.reason.is_empty() && dl.raw.len() <= 1024 * 1024, "{name}");
+        }
+        for e in &d.events {
+            assert!(e.event_day() >= -719_162 && e.event_day() <= 2_932_896, "{name}: date out of range");
+        }
+    }
+}
