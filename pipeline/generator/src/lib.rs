@@ -80,20 +80,26 @@ pub fn generate(params: &Params, out: &mut dyn Write, progress: &mut dyn FnMut(u
     let plan = Plan::new(params.seed, params.events, params.days, params.end_ms);
     let chunks = params.events.div_ceil(CHUNK);
     let threads = params.threads.max(1) as u64;
-    let mut next = 0u64;
-    while next < chunks {
-        let round: Vec<u64> = (next..(next + threads).min(chunks)).collect();
-        let buffers: Vec<Vec<u8>> = std::thread::scope(|s| {
-            let plan = &plan;
-            let handles: Vec<_> = round.iter().map(|&c| s.spawn(move || chunk_bytes(plan, params, c))).collect();
-            handles.into_iter().map(|h| h.join().expect("generator thread")).collect()
-        });
-        for b in buffers {
-            out.write_all(&b)?;
+    // Generate round k+1 while round k is written: writing 10 GB is as
+    // slow as generating it.
+    std::thread::scope(|s| -> Result<(), GenerateError> {
+        let plan = &plan;
+        let spawn_round = |first: u64| {
+            (first..(first + threads).min(chunks)).map(|c| s.spawn(move || chunk_bytes(plan, params, c))).collect::<Vec<_>>()
+        };
+        let mut current = spawn_round(0);
+        let mut next = threads;
+        while !current.is_empty() {
+            let upcoming = spawn_round(next);
+            for h in current {
+                out.write_all(&h.join().expect("generator thread"))?;
+            }
+            progress((next * CHUNK).min(params.events));
+            next += threads;
+            current = upcoming;
         }
-        next += round.len() as u64;
-        progress((next * CHUNK).min(params.events));
-    }
+        Ok(())
+    })?;
     out.flush()?;
     let user = |u| world::User::new(params.seed, u).username;
     Ok(Truth {

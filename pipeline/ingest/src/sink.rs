@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use authlake_core::partition::PartitionKey;
 use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema, events_to_batch};
@@ -58,11 +59,49 @@ pub fn staging_name(writer: &str) -> Path {
     Path::from(format!("{}/{nanos:x}-{}-{n}.parquet", staging_dir(writer), std::process::id()))
 }
 
+/// A partition's file being written. Encoding runs in its own task, so
+/// the files of several partitions are encoded on all cores while the run
+/// loop goes on.
 struct OpenFile {
-    writer: AsyncArrowWriter<BufWriter>,
+    batches: Option<tokio::sync::mpsc::Sender<arrow::array::RecordBatch>>,
+    task: tokio::task::JoinHandle<Result<(), LakeError>>,
+    /// Bytes written plus a share of what is still encoding in memory.
+    size: Arc<AtomicU64>,
+    /// Encoded bytes held in memory by the writer.
+    in_memory: Arc<AtomicU64>,
     staging: Path,
     pending: Vec<AuthEvent>,
     rows: u64,
+}
+
+impl OpenFile {
+    fn open(lake: &Lake, staging: Path, props: WriterProperties) -> Result<Self, LakeError> {
+        let obj = BufWriter::new(lake.store.clone(), staging.clone());
+        let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&staging, e))?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<arrow::array::RecordBatch>(2);
+        let (size, in_memory) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (task_size, task_memory, path) = (size.clone(), in_memory.clone(), staging.clone());
+        let task = tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                writer.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
+                let held = writer.in_progress_size() as u64;
+                task_size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
+                task_memory.store(held, Ordering::Relaxed);
+            }
+            writer.close().await.map_err(|e| parquet_err(&path, e))?;
+            Ok(())
+        });
+        Ok(Self { batches: Some(tx), task, size, in_memory, staging, pending: Vec::new(), rows: 0 })
+    }
+
+    /// Waits for the encoding task and returns its error, if any.
+    async fn finish_task(&mut self) -> Result<(), LakeError> {
+        self.batches = None;
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(parquet_err(&self.staging, format!("writer task failed: {e}"))),
+        }
+    }
 }
 
 /// A staged file waiting for its commit, with the final directory it goes to.
@@ -98,7 +137,7 @@ impl Sink {
     /// Bytes held in memory (encoded row groups in progress plus rows not
     /// yet converted), approximately.
     pub fn buffered_bytes(&self) -> u64 {
-        self.open.values().map(|f| f.writer.in_progress_size() as u64 + f.pending.len() as u64 * 512).sum::<u64>()
+        self.open.values().map(|f| f.in_memory.load(Ordering::Relaxed) + f.pending.len() as u64 * 512).sum::<u64>()
             + self.dead.iter().map(|d| d.raw.len() as u64 + 128).sum::<u64>()
     }
 
@@ -107,11 +146,8 @@ impl Sink {
         for e in events {
             let key = PartitionKey::new(e.category(), e.event_day());
             if !self.open.contains_key(&key) {
-                let staging = staging_name(&self.writer_id);
-                let obj = BufWriter::new(self.lake.store.clone(), staging.clone());
-                let writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(self.props.clone()))
-                    .map_err(|e| parquet_err(&staging, e))?;
-                self.open.insert(key.clone(), OpenFile { writer, staging, pending: Vec::new(), rows: 0 });
+                let file = OpenFile::open(&self.lake, staging_name(&self.writer_id), self.props.clone())?;
+                self.open.insert(key.clone(), file);
             }
             let file = self.open.get_mut(&key).expect("inserted above");
             file.pending.push(e);
@@ -140,12 +176,27 @@ impl Sink {
         let batch = events_to_batch(file.pending.iter()).map_err(|e| parquet_err(&file.staging, e))?;
         file.rows += file.pending.len() as u64;
         file.pending.clear();
-        file.writer.write(&batch).await.map_err(|e| parquet_err(&file.staging, e))
+        let sent = match &file.batches {
+            Some(tx) => tx.send(batch).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The task stopped: its own error says why.
+            file.finish_task().await?;
+            return Err(parquet_err(&file.staging, "writer task stopped"));
+        }
+        Ok(())
     }
 
     /// Closes every file and returns everything staged for the commit.
     pub async fn finish(&mut self) -> Result<Vec<StagedFile>, LakeError> {
-        let open: Vec<_> = self.open.drain().collect();
+        let mut open: Vec<_> = self.open.drain().collect();
+        // Hand every file its last rows first, so they all finish encoding
+        // at once rather than one after the other.
+        for (_, f) in open.iter_mut() {
+            Self::drain_pending(f).await?;
+            f.batches = None;
+        }
         for (key, f) in open {
             let staged = close(f, &key, &self.lake).await?;
             self.closed.push(staged);
@@ -160,12 +211,12 @@ impl Sink {
 
 /// A partition's file has reached its target size.
 fn file_is_full(file: &OpenFile, targets: &FileTargets) -> bool {
-    file.writer.bytes_written() as u64 + file.writer.in_progress_size() as u64 / 4 >= targets.target_file_bytes
+    file.size.load(Ordering::Relaxed) >= targets.target_file_bytes
 }
 
 async fn close(mut f: OpenFile, key: &PartitionKey, lake: &Lake) -> Result<StagedFile, LakeError> {
     Sink::drain_pending(&mut f).await?;
-    f.writer.close().await.map_err(|e| parquet_err(&f.staging, e))?;
+    f.finish_task().await?;
     let bytes = lake.store.head(&f.staging).await.map_err(|e| LakeError::store(&f.staging, e))?.size;
     Ok(StagedFile {
         file: AddedFile { path: String::new(), staging: Some(f.staging.to_string()), table: TableKind::Events, rows: f.rows, bytes },
