@@ -23,12 +23,8 @@ impl ChunkSink for Collect {
     }
 }
 
-fn iso(us: i64) -> String {
-    chrono_free_iso(us)
-}
-
 /// RFC 3339 without pulling chrono into the tests crate.
-fn chrono_free_iso(us: i64) -> String {
+fn iso(us: i64) -> String {
     let secs = us.div_euclid(1_000_000);
     let micros = us.rem_euclid(1_000_000);
     let days = secs.div_euclid(86_400);

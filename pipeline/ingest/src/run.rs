@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use object_store::ObjectStoreExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant as TokioInstant;
 
 use crate::decode::Defaults;
 use crate::lake::commit::{Commit, CommitLog, CommitStats};
-use crate::lake::recover::{move_file, recover, Recovery, STAGING_GRACE};
+use crate::lake::recover::{recover, Recovery, STAGING_GRACE};
 use crate::lake::{Lake, LakeError};
 use crate::sink::{FileTargets, Sink};
 use crate::source::{file, Checkpoint, Chunk, SourceError};
@@ -144,7 +143,6 @@ pub async fn run_files(
 
 /// Data and positions waiting for one commit.
 struct Batch {
-    lake: Lake,
     writer_id: String,
     sink: Sink,
     /// Positions this batch moves each source partition to.
@@ -158,7 +156,6 @@ struct Batch {
 impl Batch {
     fn new(lake: &Lake, opts: &IngestOptions, log: &CommitLog) -> Self {
         Self {
-            lake: lake.clone(),
             writer_id: opts.writer_id.clone(),
             sink: Sink::new(lake, &opts.writer_id, opts.targets.clone()),
             positions: BTreeMap::new(),
@@ -228,27 +225,7 @@ impl Batch {
             positions: std::mem::take(&mut self.positions),
             stats: std::mem::take(&mut self.stats),
         };
-        let name = |n: u64, adds: &mut [crate::lake::commit::AddedFile]| {
-            for (i, a) in adds.iter_mut().enumerate() {
-                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
-            }
-        };
-        let committed = match log.commit(draft.clone(), &expected, name).await {
-            Ok(c) => c,
-            Err(e) => {
-                for a in &draft.add {
-                    if let Some(s) = &a.staging {
-                        let _ = self.lake.store.delete(&s.as_str().into()).await;
-                    }
-                }
-                return Err(e);
-            }
-        };
-        for a in &committed.add {
-            if let Some(s) = &a.staging {
-                move_file(&self.lake, &s.as_str().into(), &a.path.as_str().into()).await?;
-            }
-        }
+        let committed = log.commit_files(draft, &dirs, &expected).await?;
         self.committed.extend(committed.positions.clone());
         summary.events += committed.stats.events;
         summary.dead_letters += committed.stats.dead_letters;

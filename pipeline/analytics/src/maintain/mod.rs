@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use authlake_ingest::lake::commit::{AddedFile, Commit, CommitLog, TableKind};
-use authlake_ingest::lake::recover::move_file;
 use authlake_ingest::lake::{Lake, LakeError};
 use authlake_ingest::sink::{staging_name, writer_properties};
 use object_store::buffered::BufWriter;
@@ -90,24 +89,7 @@ pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec
         positions: BTreeMap::new(),
         stats: Default::default(),
     };
-    let commit = log
-        .commit(draft, &BTreeMap::new(), |n, adds| {
-            for (i, a) in adds.iter_mut().enumerate() {
-                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
-            }
-        })
-        .await?;
-    for a in &commit.add {
-        if let Some(s) = &a.staging {
-            move_file(lake, &Path::from(s.as_str()), &Path::from(a.path.as_str())).await?;
-        }
-    }
-    for r in &commit.remove {
-        match lake.store.delete(&Path::from(r.as_str())).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(LakeError::store(&Path::from(r.as_str()), e).into()),
-        }
-    }
+    let commit = log.commit_files(draft, &dirs, &BTreeMap::new()).await?;
     prune_empty_dirs(lake);
     Ok(commit)
 }

@@ -218,8 +218,8 @@ impl Walk<'_, '_> {
             return;
         }
         self.multi = true;
-        let events = value::at(v, &["logEvents"]).and_then(Value::as_array).cloned().unwrap_or_default();
-        for le in &events {
+        let events = value::at(v, &["logEvents"]).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        for le in events {
             let log_time = value::epoch_millis(le.get("timestamp"));
             match le.get("message") {
                 Some(Value::String(m)) => match log_message_json(m) {

@@ -14,6 +14,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
+use super::recover::move_file;
 use super::{Lake, LakeError, COMMITS_DIR};
 use crate::source::Checkpoint;
 
@@ -202,6 +203,46 @@ impl CommitLog {
                 Err(e) => return Err(LakeError::store(&path, e)),
             }
         }
+    }
+
+    /// The whole write of a commit: names each added file
+    /// `<dirs[i]>/part-<n>-<i>.parquet`, commits, moves the files from
+    /// staging into place and deletes the removed ones. When the commit
+    /// fails, the staged files are deleted (nothing will reference them).
+    pub async fn commit_files(
+        &mut self,
+        draft: Commit,
+        dirs: &[String],
+        expected: &BTreeMap<String, Option<Checkpoint>>,
+    ) -> Result<Commit, LakeError> {
+        let staged: Vec<Path> = draft.add.iter().filter_map(|a| a.staging.as_deref().map(Path::from)).collect();
+        let name = |n: u64, adds: &mut [AddedFile]| {
+            for (i, a) in adds.iter_mut().enumerate() {
+                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
+            }
+        };
+        let commit = match self.commit(draft, expected, name).await {
+            Ok(c) => c,
+            Err(e) => {
+                for s in &staged {
+                    let _ = self.lake.store.delete(s).await;
+                }
+                return Err(e);
+            }
+        };
+        for a in &commit.add {
+            if let Some(s) = &a.staging {
+                move_file(&self.lake, &Path::from(s.as_str()), &Path::from(a.path.as_str())).await?;
+            }
+        }
+        for r in &commit.remove {
+            let path = Path::from(r.as_str());
+            match self.lake.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(LakeError::store(&path, e)),
+            }
+        }
+        Ok(commit)
     }
 }
 

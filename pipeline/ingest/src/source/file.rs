@@ -169,7 +169,7 @@ impl FileReader<'_> {
                     }
                     if self.read_array(&buf) {
                         self.decode_pending(&buf);
-                        return self.finish(buf.len() as u64);
+                        return self.send(buf.len() as u64);
                     }
                 }
             }
@@ -197,7 +197,7 @@ impl FileReader<'_> {
             }
         }
         self.decode_pending(&buf);
-        self.finish(base + buf.len() as u64)
+        self.send(base + buf.len() as u64)
     }
 
     /// A file that is one JSON array: each element is a payload at its own
@@ -254,9 +254,6 @@ impl FileReader<'_> {
         Ok(self.sink.send(chunk))
     }
 
-    fn finish(&mut self, end: u64) -> Result<bool, SourceError> {
-        self.send(end)
-    }
 }
 
 /// Reads until `buf` has grown by a block or the input ends; true at EOF.
@@ -270,15 +267,4 @@ fn fill(input: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
         }
     }
     Ok(false)
-}
-
-impl Chunk {
-    /// Adds one decoded payload.
-    pub fn absorb(&mut self, d: Decoded, bytes: u64) {
-        self.decoded.events.extend(d.events);
-        self.decoded.dead_letters.extend(d.dead_letters);
-        self.decoded.skipped += d.skipped;
-        self.payloads += 1;
-        self.bytes += bytes;
-    }
 }

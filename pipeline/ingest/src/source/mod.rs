@@ -41,6 +41,17 @@ pub struct Chunk {
     pub bytes: u64,
 }
 
+impl Chunk {
+    /// Adds one decoded payload.
+    pub fn absorb(&mut self, d: Decoded, bytes: u64) {
+        self.decoded.events.extend(d.events);
+        self.decoded.dead_letters.extend(d.dead_letters);
+        self.decoded.skipped += d.skipped;
+        self.payloads += 1;
+        self.bytes += bytes;
+    }
+}
+
 /// Where a source hands its chunks; `send` returns false when the receiver
 /// is gone (shutdown), and the source stops.
 pub trait ChunkSink: Send {
