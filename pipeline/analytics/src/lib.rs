@@ -6,12 +6,14 @@
 //! - [`export`]: compliance exports (Parquet, CSV, JSON lines, OCSF) with
 //!   a verifiable manifest.
 //! - [`maintain`]: retention, erasure (`forget`) and compaction by commit.
+//! - [`named`]: the named queries of `queries/` with typed parameters.
 //! - [`catalog`]: DDL for Athena, Glue, Spark and DuckDB over the lake.
 
 pub mod context;
 pub mod catalog;
 pub mod export;
 pub mod maintain;
+pub mod named;
 pub mod output;
 
 pub use context::{lake_context, run_sql, run_sql_with, QueryError};

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{config, demo, export, generate, ingest, maintain, query};
+use crate::{config, demo, export, generate, ingest, kpi, maintain, query};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
 #[command(name = "authlake", version, about, long_about = None)]
 pub struct Cli {
     /// Config file (TOML); flags override it. Defaults to ./authlake.toml if present.
+    /// For `authlake alarms`: the alarms file (default dashboards/alarms.toml).
     #[arg(long, global = true, env = "AUTHLAKE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -27,6 +28,12 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Run SQL over the lake (tables `events` and `dead_letters`).
     Query(query::QueryArgs),
+    /// The metrics catalogue per closed window: table, JSON, EMF, or pushed to CloudWatch exactly once.
+    Metrics(kpi::MetricsArgs),
+    /// Alarms as code (dashboards/alarms.toml): sync to CloudWatch, list, backtest over lake history.
+    Alarms(kpi::AlarmsArgs),
+    /// CloudWatch dashboards for the lake's user pools, and a self-contained HTML report.
+    Dashboards(kpi::DashboardsArgs),
     /// Export selected events (Parquet, CSV, JSON lines, OCSF) with a verifiable manifest.
     Export(export::ExportArgs),
     /// Drop partitions older than the retention period, through a commit.
@@ -49,8 +56,14 @@ pub enum OutputFormat {
 }
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Alarms(a) = cli.command {
+        return kpi::run_alarms(a, cli.config).await;
+    }
     let config = config::load(cli.config.as_deref())?;
     match cli.command {
+        Command::Metrics(a) => kpi::run_metrics(a, &config.metrics).await,
+        Command::Alarms(_) => unreachable!("handled above"),
+        Command::Dashboards(a) => kpi::run_dashboards(a, &config.metrics).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Generate(a) => generate::run(a),
         Command::Ingest(a) => ingest::run(a, &config.ingest).await,

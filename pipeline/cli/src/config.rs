@@ -12,6 +12,25 @@ pub struct Config {
     /// Defaults for `authlake ingest`.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Defaults for `authlake metrics`, `alarms` and `dashboards`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: defaults for the KPI commands.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// CloudWatch namespace (default `Authlake`).
+    pub namespace: Option<String>,
+    /// Window length, e.g. `5m`, `1h` (default `1h`).
+    pub window: Option<String>,
+    /// Time after a window's end before it is closed, e.g. `15m`.
+    pub lateness: Option<String>,
+    /// Users in the legacy system, for MigrationProgress and the report.
+    pub legacy_users: Option<u64>,
+    /// Clients per pool with their own `[UserPoolId, ClientId]` metrics.
+    pub max_clients_per_pool: Option<usize>,
 }
 
 /// `[ingest]`: defaults for `authlake ingest` flags of the same names.

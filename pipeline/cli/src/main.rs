@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod generate;
 mod ingest;
+mod kpi;
 mod maintain;
 mod query;
 mod shutdown;

@@ -1,6 +1,10 @@
 //! `authlake query`.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use anyhow::Context;
+use authlake_analytics::named;
 use authlake_analytics::output::{render, Format};
 use authlake_analytics::{lake_context, run_sql_with};
 use authlake_ingest::Lake;
@@ -11,22 +15,69 @@ use crate::cli::OutputFormat;
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    #[arg(long, required_unless_present = "list_named")]
+    pub lake: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
     /// Allow statements that write or define tables (COPY ... TO, INSERT, CREATE ...).
     #[arg(long)]
     pub allow_writes: bool,
+    /// Run the named query NAME (a file of `queries/`) instead of SQL.
+    #[arg(long, conflicts_with = "sql")]
+    pub named: Option<String>,
+    /// A parameter of the named query, `key=value` (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", requires = "named")]
+    pub params: Vec<String>,
+    /// Directory of named queries that override or add to the built-in ones.
+    #[arg(long, env = "AUTHLAKE_QUERIES")]
+    pub queries: Option<PathBuf>,
+    /// List the named queries with their parameters and exit.
+    #[arg(long)]
+    pub list_named: bool,
     /// SQL over tables `events` and `dead_letters`.
-    pub sql: String,
+    #[arg(required_unless_present_any = ["named", "list_named"])]
+    pub sql: Option<String>,
 }
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&args.lake, false)?;
-    print!("{}", query_text(&lake, &args.sql, args.format, args.allow_writes).await?);
+    if args.list_named {
+        print!("{}", list_named()?);
+        return Ok(());
+    }
+    let lake = Lake::open(args.lake.as_deref().unwrap_or_default(), false)?;
+    let sql = match (&args.named, &args.sql) {
+        (Some(name), _) => {
+            let query = named::find(name, args.queries.as_deref())?;
+            query.bind(&parse_params(&args.params)?)?
+        }
+        (None, Some(sql)) => sql.clone(),
+        (None, None) => anyhow::bail!("give SQL or --named NAME"),
+    };
+    print!("{}", query_text(&lake, &sql, args.format, args.allow_writes).await?);
     Ok(())
+}
+
+/// `key=value` pairs.
+pub fn parse_params(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p.split_once('=').with_context(|| format!("--param {p:?} is not key=value"))?;
+            Ok((k.trim().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn list_named() -> anyhow::Result<String> {
+    let mut out = String::new();
+    for q in named::builtin()? {
+        out.push_str(&format!("{}\n    {}\n", q.name, q.summary.split_once(": ").map(|(_, s)| s).unwrap_or(&q.summary)));
+        for p in &q.params {
+            out.push_str(&format!("    --param {}=<{}> (default {:?}) {}\n", p.name, format!("{:?}", p.kind).to_lowercase(), p.default, p.description));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `sql` and renders the result.
