@@ -46,4 +46,4 @@ SELECT window_start, user_pool_id, client_id,
        MAX(CAST(date_part('epoch', ingest_time) - date_part('epoch', event_time) AS DOUBLE)) AS ingest_lag_seconds
 FROM e
 GROUP BY GROUPING SETS ((window_start, user_pool_id), (window_start, user_pool_id, client_id))
-ORDER BY window_start, user_pool_id, dimension_set, client_id
+ORDER BY 1, 2, 4, 3

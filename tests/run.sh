@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them all: `bash tests/run.sh`.
 #
-# The tests start their own services (moto for S3) on free local ports and
-# read the lake with DuckDB; both come from PyPI. Rust comes from the
-# machine's rustup toolchain.
+# The tests start their own services on free local ports: moto (S3) and
+# ministack (CloudWatch, which speaks the SDK's Smithy RPC v2 CBOR; needs
+# cbor2), all from PyPI; they read the lake with DuckDB and render the HTML
+# report in Debian's chromium (screenshots checked with Pillow). Rust comes
+# from the machine's rustup toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Python peers: DuckDB (reads the lake), moto (S3 emulator)"
+step "Python peers: DuckDB (reads the lake), moto (S3), ministack + cbor2 (CloudWatch), boto3, Pillow"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  'duckdb>=1.1' 'moto[server]>=5.0' 2>&1 | grep -v 'already satisfied' || true
-python3 -c 'import duckdb, moto.server; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
+  'duckdb>=1.1' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow 2>&1 | grep -v 'already satisfied' || true
+python3 -c 'import duckdb, moto.server, cbor2, boto3, PIL; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
+command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
+
+step "Browser for the HTML report test: Debian's chromium"
+if ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
 
 step "Build (debug; the CLI tests run the authlake binary)"
 cargo build --workspace --locked

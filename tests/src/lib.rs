@@ -8,6 +8,9 @@
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits.
+//! - `kpi`: named queries (golden files in `tests/golden/queries/`),
+//!   detections, metrics pushed to CloudWatch (ministack) exactly once,
+//!   alarms, dashboards, the HTML report in Chromium.
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
 
@@ -21,6 +24,8 @@ mod duckdb;
 mod generator;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod kpi;
 #[cfg(test)]
 mod lake;
 #[cfg(test)]

@@ -176,3 +176,73 @@ pub fn authlake_env_ok(args: &[&str], env: &[(&str, String)]) -> String {
     assert!(out.status.success(), "authlake {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
+
+/// A ministack server (the CloudWatch emulator that speaks the SDK's
+/// Smithy RPC v2 CBOR) on a free local port, stopped when dropped. Fails
+/// the test, never skips it, when ministack is missing: tests/run.sh
+/// installs it.
+pub struct Ministack {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Ministack {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("ministack")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("IOT_MTLS_ENABLED", "0")
+            .current_dir(std::env::temp_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start ministack (pip install ministack cbor2; tests/run.sh does)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "ministack did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ministack { child, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for AWS clients pointed at `endpoint`.
+    pub fn env_for(endpoint: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint.to_string()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        Self::env_for(&self.endpoint())
+    }
+
+    /// Runs Python code with a boto3 CloudWatch client `cw` on this server.
+    pub fn python(&self, code: &str) -> String {
+        let prelude = format!(
+            "import boto3, json, datetime\ncw = boto3.client('cloudwatch', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t')\n",
+            self.endpoint()
+        );
+        let out = Command::new("python3").arg("-c").arg(prelude + code).output().expect("run python3");
+        assert!(out.status.success(), "boto3 script failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+}
+
+impl Drop for Ministack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `authlake args...` with extra environment; returns the output.
+pub fn authlake_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    Command::new(authlake_bin()).args(args).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("run authlake")
+}

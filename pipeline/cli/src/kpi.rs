@@ -254,7 +254,7 @@ pub async fn run_alarms(args: AlarmsArgs, file: Option<PathBuf>) -> anyhow::Resu
                         r["name"].as_str().unwrap_or_default(),
                         !r["declared"].is_null(),
                         !r["deployed"].is_null(),
-                        r["in_sync"],
+                        r["in_sync"].to_string(),
                         r["state"].as_str().unwrap_or("-")
                     );
                 }

@@ -175,7 +175,7 @@ async fn migration(ctx: &SessionContext, opts: &ReportOptions, html: &mut String
             // Projection from the pace of the last 14 days with data.
             let recent: Vec<(NaiveDate, f64)> =
                 m.0.iter().filter_map(|r| Some((NaiveDate::parse_from_str(&day(r)?, "%Y-%m-%d").ok()?, r.number("cumulative_migrated")?))).collect();
-            let projection = match (recent.len().checked_sub(15).map(|i| recent[i]), recent.last()) {
+            let projection = match (recent.get(recent.len().saturating_sub(15)).copied(), recent.last()) {
                 _ if remaining == 0.0 => "complete".to_string(),
                 (Some((d0, c0)), Some((d1, c1))) if c1 > &c0 => {
                     let per_day = (c1 - c0) / (*d1 - d0).num_days().max(1) as f64;

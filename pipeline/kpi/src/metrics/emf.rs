@@ -13,7 +13,9 @@ const MAX_METRICS_PER_LINE: usize = 100;
 
 /// Renders `points` as EMF lines under `namespace`.
 pub fn render(points: &[MetricPoint], namespace: &str) -> String {
-    let mut groups: BTreeMap<(i64, &Vec<(String, String)>, bool), Vec<&MetricPoint>> = BTreeMap::new();
+    // One line per (timestamp, dimensions, provisional).
+    type Key<'a> = (i64, &'a Vec<(String, String)>, bool);
+    let mut groups: BTreeMap<Key, Vec<&MetricPoint>> = BTreeMap::new();
     for p in points {
         groups.entry((p.window_start.timestamp_millis(), &p.dimensions, p.provisional)).or_default().push(p);
     }
