@@ -505,3 +505,35 @@ fn html_report_draws_its_charts_in_chromium() {
     assert!(counts.iter().all(|n| *n >= 200), "chart colours drawn (pixels per colour): {counts:?}");
     let _ = authlake_bin();
 }
+
+#[test]
+fn ingest_pushes_closed_windows_and_keeps_going_when_cloudwatch_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson").display().to_string();
+    authlake_ok(&["generate", "--events", "8000", "--days", "1", "--seed", "3", "--end", &hours_ago(2), "--out", &input]);
+    let (first, second) = (dir.path().join("first.ndjson"), dir.path().join("second.ndjson"));
+    let text = std::fs::read_to_string(&input).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&first, lines[..lines.len() / 2].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[lines.len() / 2..].join("\n") + "\n").unwrap();
+    let lake = dir.path().join("lake").display().to_string();
+
+    // CloudWatch down: the ingest still lands everything and exits 0.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = Ministack::env_for(&format!("http://127.0.0.1:{closed}"));
+    let out = authlake_env(&["ingest", "--from", &format!("file://{}", first.display()), "--lake", &lake, "--push-metrics"], &down);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("retried later"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // CloudWatch back: the next ingest pushes every closed window once,
+    // with the data that arrived meanwhile.
+    let cw = Ministack::start();
+    let out = authlake_env_ok(&["ingest", "--from", &format!("file://{}", second.display()), "--lake", &lake, "--push-metrics"], &cw.env());
+    assert!(out.contains("ingested"), "{out}");
+    let want = duckdb_hourly(&lake);
+    let got = cloudwatch_hourly(&cw, "Authlake", &pools_of(&want), &["SignInAttempts", "Requests"]);
+    let expected: BTreeMap<_, _> = want.iter().filter(|((_, _, m), _)| m == "SignInAttempts" || m == "Requests").map(|(k, v)| (k.clone(), (*v, 1.0))).collect();
+    assert!(expected.len() >= 40);
+    let wrong: Vec<_> = expected.iter().filter(|(k, v)| got.get(*k) != Some(*v)).take(5).collect();
+    assert!(wrong.is_empty() && got.len() == expected.len(), "differ from the lake (first 5): {wrong:?}");
+}

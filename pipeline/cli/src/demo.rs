@@ -43,7 +43,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&lake_dir).with_context(|| format!("cannot reset {}", lake_dir.display()))?;
     }
 
-    eprintln!("[1/3] generating {} events over {} days (mixed Cognito formats) -> {}", args.events, args.days, input.display());
+    eprintln!("[1/5] generating {} events over {} days (mixed Cognito formats) -> {}", args.events, args.days, input.display());
     let gen = GenerateArgs {
         events: args.events,
         days: args.days,
@@ -56,13 +56,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let truth = crate::generate::write(&gen, true)?;
 
-    eprintln!("[2/3] ingesting into {}", lake_dir.display());
+    eprintln!("[2/5] ingesting into {}", lake_dir.display());
     let lake = Lake::open(&lake_dir.display().to_string(), true)?;
     let opts = IngestOptions { writer_id: "demo".into(), ..Default::default() };
     let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, true).await?;
     println!("{}", crate::ingest::summary_line(&summary, &lake));
 
-    eprintln!("[3/3] KPIs over the lake");
+    eprintln!("[3/5] KPIs over the lake (named queries of queries/)");
     for (title, sql) in DEMO_QUERIES {
         let sql = if title.contains("last 7 days") {
             format!("SELECT * FROM ({sql}) ORDER BY event_date DESC LIMIT 7")
@@ -82,6 +82,34 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "\nLegacy users to migrate: {} (about 80% lazily on sign-in, {} by the final bulk import).",
         truth.legacy_users, truth.bulk_imports
     );
+
+    eprintln!("[4/5] detections and the metrics catalogue (daily windows, all user pools)");
+    println!("\n== Detections");
+    for name in ["credential_stuffing", "mfa_fatigue", "impossible_travel", "new_device_high_risk", "duplicate_identities"] {
+        let sql = authlake_analytics::named::find(name, None)?.bind(&Default::default())?;
+        let sql = format!("SELECT COUNT(*) AS n FROM ({sql})");
+        let text = crate::query::query_text(&lake, &sql, OutputFormat::Csv, false).await?;
+        let n = text.lines().nth(1).unwrap_or("0");
+        println!("{name:<22} {n:>4} found   authlake query --lake {} --named {name}", lake_dir.display());
+    }
+    let now = chrono::Utc::now();
+    let daily = crate::kpi::demo_points(&lake, "1d", now, truth.legacy_users).await?;
+    println!("\n== KPIs per day (last 7 closed days; CloudWatch metric names)");
+    print!("{}", crate::kpi::daily_summary(&daily, 7));
+    let hourly = crate::kpi::demo_points(&lake, "1h", now, truth.legacy_users).await?;
+    let emf_path = args.dir.join("metrics.emf");
+    let emf = authlake_kpi::metrics::emf::render(&hourly, authlake_kpi::DEFAULT_NAMESPACE);
+    std::fs::write(&emf_path, &emf).with_context(|| format!("cannot write {}", emf_path.display()))?;
+    println!(
+        "\nEmbedded Metric Format: {} lines (hourly windows) -> {} (what `authlake metrics --format emf` prints for the CloudWatch agent)",
+        emf.lines().count(),
+        emf_path.display()
+    );
+
+    eprintln!("[5/5] HTML dashboard");
+    let report = args.dir.join("report.html");
+    crate::kpi::write_report(&lake, &report, Some(truth.legacy_users)).await?;
+    println!("HTML dashboard (security, MFA, risk, throttling, migration progress) -> {}", report.display());
     println!("Try: authlake query --lake {} \"SELECT event_type, COUNT(*) FROM events GROUP BY 1\"", lake_dir.display());
     Ok(())
 }

@@ -49,12 +49,23 @@ pub struct IngestArgs {
     /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
     #[arg(long)]
     pub follow: bool,
+    /// Push the metrics catalogue to CloudWatch as windows close (and once at
+    /// the end), each window exactly once; failures are retried later and
+    /// never stop the ingest.
+    #[arg(long)]
+    pub push_metrics: bool,
+    /// Window of pushed metrics [default: 1h, or [metrics] window].
+    #[arg(long, requires = "push_metrics")]
+    pub metrics_window: Option<String>,
+    /// How often to look for newly closed windows while ingesting.
+    #[arg(long, default_value = "60s", requires = "push_metrics")]
+    pub metrics_interval: String,
     /// No progress line, only the summary.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
-pub async fn run(args: IngestArgs, cfg: &IngestConfig) -> anyhow::Result<()> {
+pub async fn run(args: IngestArgs, cfg: &IngestConfig, metrics: &crate::config::MetricsConfig) -> anyhow::Result<()> {
     let from = args.from.or(cfg.from.clone()).context("--from is required (e.g. --from file://events/)")?;
     let lake_spec = args.lake.or(cfg.lake.clone()).context("--lake is required (a directory or s3://bucket/prefix)")?;
     let mut opts = IngestOptions {
@@ -84,8 +95,15 @@ pub async fn run(args: IngestArgs, cfg: &IngestConfig) -> anyhow::Result<()> {
     let files = file::resolve(&from)?;
     opts.writer_id = args.writer_id.unwrap_or_else(|| format!("file-{}", &sha256_hex(from.as_bytes())[..12]));
     let lake = Lake::open(&lake_spec, true)?;
+    let pusher = match args.push_metrics {
+        true => Some(crate::kpi::MetricsPusher::start(lake.clone(), args.metrics_window.as_deref(), metrics, parse_duration(&args.metrics_interval)?).await?),
+        false => None,
+    };
     let summary = ingest_files(&lake, files, &opts, !args.quiet).await?;
     println!("{}", summary_line(&summary, &lake));
+    if let Some(p) = pusher {
+        p.finish().await;
+    }
     Ok(())
 }
 

@@ -375,3 +375,135 @@ pub async fn write_report(lake: &Lake, out: &std::path::Path, legacy_users: Opti
     let html = report::render_report(&ctx, &opts).await?;
     std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))
 }
+
+/// Pushes closed windows in the background while an ingest runs.
+pub struct MetricsPusher {
+    task: tokio::task::JoinHandle<()>,
+    push: std::sync::Arc<PushOnce>,
+}
+
+/// One push of every closed window of the last two weeks.
+struct PushOnce {
+    lake: Lake,
+    window: Window,
+    lateness: Duration,
+    namespace: String,
+    legacy_users: Option<u64>,
+    sink: CloudWatchSink,
+}
+
+impl PushOnce {
+    async fn run(&self) -> anyhow::Result<PushReport> {
+        let now = Utc::now();
+        let opts = CatalogueOptions {
+            window: self.window,
+            since: self.window.floor(now - Duration::days(14)) + Duration::seconds(self.window.seconds),
+            until: now,
+            lateness: self.lateness,
+            include_open: false,
+            now,
+            max_clients_per_pool: DEFAULT_MAX_CLIENTS_PER_POOL,
+            legacy_users: self.legacy_users,
+        };
+        let points = compute(&self.lake, &opts).await?;
+        let push_opts = PushOptions { namespace: self.namespace.clone(), reconcile_after: Duration::seconds(DEFAULT_RECONCILE_AFTER_SECS), now };
+        Ok(push(&self.lake, &self.sink, &points, &push_opts).await?)
+    }
+
+    /// Pushes, saying what happened; a failure is a warning (the next push
+    /// sends what this one could not).
+    async fn run_logged(&self) {
+        match self.run().await {
+            Ok(r) if r.failed.is_none() => {
+                if r.windows_pushed > 0 {
+                    eprintln!("authlake: pushed {} closed windows ({} data) to CloudWatch {}", r.windows_pushed, r.data_sent, self.namespace);
+                }
+            }
+            Ok(r) => eprintln!("authlake: metrics push incomplete, retried later: {}", r.failed.unwrap_or_default()),
+            Err(e) => eprintln!("authlake: metrics push failed, retried later: {e:#}"),
+        }
+    }
+}
+
+impl MetricsPusher {
+    pub async fn start(lake: Lake, window: Option<&str>, config: &MetricsConfig, every: std::time::Duration) -> anyhow::Result<Self> {
+        let window = Window::parse(window.or(config.window.as_deref()).unwrap_or("1h")).map_err(anyhow::Error::msg)?;
+        let lateness = match &config.lateness {
+            Some(l) => Duration::from_std(parse_duration(l)?)?,
+            None => Duration::minutes(DEFAULT_LATENESS_MINUTES),
+        };
+        let push = std::sync::Arc::new(PushOnce {
+            lake,
+            window,
+            lateness,
+            namespace: config.namespace.clone().unwrap_or_else(|| authlake_kpi::DEFAULT_NAMESPACE.into()),
+            legacy_users: config.legacy_users,
+            sink: CloudWatchSink(client(&ClientOptions::default()).await),
+        });
+        let p = push.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                p.run_logged().await;
+            }
+        });
+        Ok(Self { task, push })
+    }
+
+    /// Stops the periodic pushes and pushes once more.
+    pub async fn finish(self) {
+        self.task.abort();
+        self.push.run_logged().await;
+    }
+}
+
+/// Closed windows of the whole lake, for the demo.
+pub async fn demo_points(lake: &Lake, window: &str, now: DateTime<Utc>, legacy_users: u64) -> anyhow::Result<Vec<authlake_kpi::metrics::MetricPoint>> {
+    let window = Window::parse(window).map_err(anyhow::Error::msg)?;
+    let opts = CatalogueOptions {
+        window,
+        since: DateTime::from_timestamp(0, 0).expect("epoch"),
+        until: now,
+        lateness: Duration::minutes(DEFAULT_LATENESS_MINUTES),
+        include_open: false,
+        now,
+        max_clients_per_pool: DEFAULT_MAX_CLIENTS_PER_POOL,
+        legacy_users: Some(legacy_users),
+    };
+    Ok(compute(lake, &opts).await?)
+}
+
+/// The last `days` windows with counts summed over pools and rates
+/// recomputed from them.
+pub fn daily_summary(points: &[authlake_kpi::metrics::MetricPoint], days: usize) -> String {
+    use std::collections::BTreeMap;
+    let mut by_day: BTreeMap<DateTime<Utc>, BTreeMap<&str, f64>> = BTreeMap::new();
+    for p in points.iter().filter(|p| p.dimensions.len() == 1 && p.dimensions[0].0 == "UserPoolId") {
+        let slot = by_day.entry(p.window_start).or_default().entry(p.metric.as_str()).or_default();
+        *slot = if p.metric == "MigrationProgress" { slot.max(0.0) + p.value } else { *slot + p.value };
+    }
+    let pct = |m: &BTreeMap<&str, f64>, num: &[&str], den: &[&str]| {
+        let s = |names: &[&str]| names.iter().map(|n| m.get(n).copied().unwrap_or(0.0)).sum::<f64>();
+        if s(den) > 0.0 { format!("{:.1}", 100.0 * s(num) / s(den)) } else { "-".into() }
+    };
+    let mut out = format!(
+        "{:<10} {:>14} {:>17} {:>17} {:>12} {:>15} {:>13} {:>15}\n",
+        "day", "SignInAttempts", "SignInSuccessRate", "MfaCompletionRate", "ThrottleRate", "HighRiskSignIns", "UsersMigrated", "UsersBulkImported"
+    );
+    let skip = by_day.len().saturating_sub(days);
+    for (day, m) in by_day.iter().skip(skip) {
+        let n = |k: &str| m.get(k).copied().unwrap_or(0.0);
+        out.push_str(&format!(
+            "{:<10} {:>14} {:>17} {:>17} {:>12} {:>15} {:>13} {:>15}\n",
+            day.format("%Y-%m-%d"),
+            n("SignInAttempts"),
+            pct(m, &["SignInSuccesses"], &["SignInSuccesses", "SignInFailures", "SignInThrottles"]),
+            pct(m, &["MfaCompletions"], &["MfaChallenges"]),
+            pct(m, &["ThrottledRequests"], &["Requests"]),
+            n("HighRiskSignIns"),
+            n("UsersMigrated"),
+            n("UsersBulkImported")
+        ));
+    }
+    out
+}

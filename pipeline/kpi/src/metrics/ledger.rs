@@ -5,9 +5,10 @@
 //! this record. A window's file is created (create-if-absent, so two
 //! pushers never both take a window) holding every datum to send, split
 //! into the requests that will carry them; each request is marked done
-//! once CloudWatch accepted it. After a crash, a request not marked done
-//! is looked up in CloudWatch (its first datum's sample count) before it
-//! is sent again, so an accepted request is never sent twice.
+//! once CloudWatch accepted it. A request that may have been sent (the
+//! process died during the call, or the call failed after connecting) is
+//! looked up in CloudWatch (its first datum's sample count) before it is
+//! sent again, so an accepted request is never sent twice.
 
 use authlake_ingest::Lake;
 use chrono::{DateTime, Utc};
@@ -34,6 +35,11 @@ pub struct Datum {
 pub struct Request {
     pub data: Vec<Datum>,
     pub done: bool,
+    /// Certainly never reached CloudWatch: sent without a lookup. Cleared
+    /// (and recorded) before each send, set again only when the send
+    /// failed before a connection was made.
+    #[serde(default)]
+    pub unsent: bool,
     /// The last failure sending it, if any.
     pub last_error: Option<String>,
 }
