@@ -360,9 +360,11 @@ mod tests {
                     break;
                 }
             }
-            let samples = cw.samples.lock().unwrap();
-            assert_eq!(samples.len(), 3 * 2_500);
-            assert!(samples.values().all(|n| *n == 1), "a datum was sent twice or never");
+            {
+                let samples = cw.samples.lock().unwrap();
+                assert_eq!(samples.len(), 3 * 2_500);
+                assert!(samples.values().all(|n| *n == 1), "a datum was sent twice or never");
+            }
             let again = push(&lake, &cw, &pts, &opts).await.unwrap();
             assert_eq!((again.windows_already_pushed, again.requests_sent), (3, 0));
         }
