@@ -107,8 +107,11 @@ pub fn evaluate(alarm: &AlarmDef, series: &[(DateTime<Utc>, Option<f64>)]) -> Ba
         };
         // The state is judged at the end of the period.
         let at = series[i].0 + Duration::seconds(alarm.window().map(|w| w.seconds).unwrap_or(3600));
+        let worse = |a: f64, b: f64| if alarm.comparison.starts_with('>') { a.max(b) } else { a.min(b) };
         if alarm_now && !firing {
-            firings.push(Firing { from: at, until: None, worst: None });
+            // The breaching values that tipped it count towards its worst.
+            let worst = present.iter().copied().filter(|v| alarm.breaches(*v)).reduce(worse);
+            firings.push(Firing { from: at, until: None, worst });
         } else if !alarm_now && firing {
             if let Some(f) = firings.last_mut() {
                 f.until = Some(at);
@@ -116,7 +119,6 @@ pub fn evaluate(alarm: &AlarmDef, series: &[(DateTime<Utc>, Option<f64>)]) -> Ba
         }
         if alarm_now {
             if let (Some(f), Some(v)) = (firings.last_mut(), series[i].1.filter(|v| alarm.breaches(*v))) {
-                let worse = |a: f64, b: f64| if alarm.comparison.starts_with('>') { a.max(b) } else { a.min(b) };
                 f.worst = Some(f.worst.map_or(v, |w| worse(w, v)));
             }
         }
