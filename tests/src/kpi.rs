@@ -422,9 +422,17 @@ fn alarms_and_dashboards_are_synced_as_declared() {
     assert_eq!(list.len(), 6);
     assert!(list.iter().all(|r| r["in_sync"] == true), "{list:?}");
 
-    // Dashboards: one per template, filled in with the lake's pools.
-    let out = authlake_env_ok(&["dashboards", "sync", "--lake", &lake], &env);
-    assert_eq!(out.lines().count(), 3, "{out}");
+    // Dashboards: one per template, filled in with the lake's pools;
+    // unchanged ones left alone, undeclared ones removed.
+    let dash = |extra: &[&str]| {
+        let mut args = vec!["dashboards", "sync", "--lake", lake.as_str()];
+        args.extend(extra);
+        authlake_env_ok(&args, &env)
+    };
+    let out = dash(&[]);
+    assert!(out.contains("dashboards: 3 created, 0 updated, 0 unchanged, 0 deleted"), "{out}");
+    let out = dash(&[]);
+    assert!(out.contains("dashboards: 0 created, 0 updated, 3 unchanged, 0 deleted"), "{out}");
     let body = cw.python("print(cw.get_dashboard(DashboardName='authlake-security-overview')['DashboardBody'])");
     let body: Value = serde_json::from_str(body.trim()).unwrap();
     let text = body.to_string();
@@ -432,6 +440,16 @@ fn alarms_and_dashboards_are_synced_as_declared() {
     for pool in pools(&lake) {
         assert!(text.contains(&pool), "{pool} missing from the dashboard");
     }
+    let only = dir.path().join("dashboards");
+    std::fs::create_dir_all(&only).unwrap();
+    let template = std::fs::read_to_string(root().join("dashboards/security-overview.json")).unwrap();
+    std::fs::write(only.join("security-overview.json"), template.replace("security overview", "security overview (edited)")).unwrap();
+    let out = dash(&["--dir", &only.display().to_string()]);
+    assert!(out.contains("dashboards: 0 created, 1 updated, 0 unchanged, 2 deleted"), "{out}");
+    let left = cw.python(
+        "for n in ['authlake-security-overview', 'authlake-migration-progress']:\n    try:\n        b = cw.get_dashboard(DashboardName=n)['DashboardBody']; print(n, 'edited' in b)\n    except cw.exceptions.ClientError as e:\n        print(n, 'gone')\n    except Exception as e:\n        print(n, 'gone')",
+    );
+    assert_eq!(left.trim(), "authlake-security-overview True\nauthlake-migration-progress gone");
 }
 
 #[test]

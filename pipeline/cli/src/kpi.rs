@@ -355,9 +355,20 @@ pub async fn run_dashboards(args: DashboardsArgs, config: &MetricsConfig) -> any
                 .map(|(n, t)| Ok((n.clone(), dash_sync::fill(&n, &t, &namespace, &region, &pools)?)))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let cw = client(&ClientOptions::default()).await;
-            for name in dash_sync::sync(&cw, &s.prefix, &bodies).await? {
-                println!("put dashboard {name} ({} user pools)", pools.len());
+            let r = dash_sync::sync(&cw, &lake, &s.prefix, &bodies).await?;
+            for (what, names) in [("created", &r.created), ("updated", &r.updated), ("unchanged", &r.unchanged), ("deleted", &r.deleted)] {
+                for n in names {
+                    println!("{what:<9} {n}");
+                }
             }
+            println!(
+                "dashboards: {} created, {} updated, {} unchanged, {} deleted ({} user pools)",
+                r.created.len(),
+                r.updated.len(),
+                r.unchanged.len(),
+                r.deleted.len(),
+                pools.len()
+            );
         }
         DashboardsAction::Render(r) => {
             let lake = Lake::open(&r.lake, false)?;

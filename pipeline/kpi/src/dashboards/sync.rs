@@ -2,9 +2,12 @@
 //! everywhere; an array element that mentions `${pool}` is repeated once
 //! per user pool of the lake.
 
-use std::path::Path;
+use std::collections::BTreeMap;
 
+use authlake_ingest::Lake;
 use aws_sdk_cloudwatch::Client;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::Value;
 
 use super::DashboardError;
@@ -18,7 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// Templates from `dir` (every `*.json`) or the built-in ones.
-pub fn templates(dir: Option<&Path>) -> Result<Vec<(String, String)>, DashboardError> {
+pub fn templates(dir: Option<&std::path::Path>) -> Result<Vec<(String, String)>, DashboardError> {
     let Some(dir) = dir else {
         return Ok(BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect());
     };
@@ -85,19 +88,65 @@ fn expand(v: Value, pools: &[String]) -> Value {
     }
 }
 
-/// Puts every dashboard as `<prefix><name>`; returns the names.
-pub async fn sync(client: &Client, prefix: &str, bodies: &[(String, String)]) -> Result<Vec<String>, DashboardError> {
+/// What a dashboard sync did, by CloudWatch dashboard name.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SyncReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+/// The dashboards a sync put, kept in the lake so the next sync can delete
+/// the ones no longer declared (ListDashboards is not needed, and some
+/// emulators answer it with timestamps the SDK rejects).
+const SYNCED: &str = "_authlake/dashboards/synced.json";
+
+/// Puts every dashboard as `<prefix><name>` (unchanged bodies are left
+/// alone) and deletes dashboards an earlier sync under the same prefix put
+/// that are no longer declared.
+pub async fn sync(client: &Client, lake: &Lake, prefix: &str, bodies: &[(String, String)]) -> Result<SyncReport, DashboardError> {
+    let cw_err = |operation: &'static str, name: &str, reason: String| DashboardError::CloudWatch { operation, name: name.into(), reason };
+    let mut report = SyncReport::default();
+    let mut record: BTreeMap<String, Vec<String>> = match lake.store.get(&Path::from(SYNCED)).await {
+        Ok(r) => serde_json::from_slice(&r.bytes().await.map_err(|e| write_err(e.to_string()))?).unwrap_or_default(),
+        Err(object_store::Error::NotFound { .. }) => BTreeMap::new(),
+        Err(e) => return Err(write_err(e.to_string())),
+    };
     let mut names = Vec::new();
     for (name, body) in bodies {
         let full = format!("{prefix}{name}");
-        client.put_dashboard().dashboard_name(&full).dashboard_body(body).send().await.map_err(|e| DashboardError::CloudWatch {
-            operation: "PutDashboard",
-            name: full.clone(),
-            reason: describe(&e),
-        })?;
+        let current = match client.get_dashboard().dashboard_name(&full).send().await {
+            Ok(d) => d.dashboard_body().map(String::from),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_dashboard_not_found_error()) => None,
+            Err(e) => {
+                let reason = describe(&e);
+                // A missing dashboard may also come back as a plain 404.
+                if reason.contains("NotFound") || reason.contains("does not exist") { None } else { return Err(cw_err("GetDashboard", &full, reason)) }
+            }
+        };
+        let same = current.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()) == serde_json::from_str::<Value>(body).ok();
+        if same {
+            report.unchanged.push(full.clone());
+        } else {
+            client.put_dashboard().dashboard_name(&full).dashboard_body(body).send().await.map_err(|e| cw_err("PutDashboard", &full, describe(&e)))?;
+            if current.is_some() { report.updated.push(full.clone()) } else { report.created.push(full.clone()) }
+        }
         names.push(full);
     }
-    Ok(names)
+    let stale: Vec<String> = record.get(prefix).into_iter().flatten().filter(|n| !names.contains(n)).cloned().collect();
+    if !stale.is_empty() {
+        client.delete_dashboards().set_dashboard_names(Some(stale.clone())).send().await.map_err(|e| cw_err("DeleteDashboards", &stale.join(","), describe(&e)))?;
+        report.deleted = stale;
+    }
+    record.insert(prefix.to_string(), names);
+    let body = serde_json::to_vec_pretty(&record).map_err(|e| write_err(e.to_string()))?;
+    lake.store.put(&Path::from(SYNCED), PutPayload::from(body)).await.map_err(|e| write_err(e.to_string()))?;
+    Ok(report)
+}
+
+fn write_err(reason: String) -> DashboardError {
+    DashboardError::Write { path: SYNCED.into(), reason }
 }
 
 #[cfg(test)]
