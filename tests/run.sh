@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them all: `bash tests/run.sh`.
 #
-# The tests start their own services on free local ports: moto (S3) and
+# The tests start their own services on free local ports: tansu (a
+# Kafka-protocol broker, from crates.io), moto (S3) and
 # ministack (CloudWatch, which speaks the SDK's Smithy RPC v2 CBOR; needs
 # cbor2), all from PyPI; they read the lake with DuckDB and render the HTML
 # report in Debian's chromium (screenshots checked with Pillow). Rust comes
@@ -17,12 +18,24 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 -c 'import duckdb, moto.server, cbor2, boto3, PIL; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
 
-step "Browser for the HTML report test: Debian's chromium"
-if ! command -v chromium >/dev/null; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+step "Debian packages: chromium (HTML report test); cmake, libcurl, libssl, libsasl2 (librdkafka's build); kcat"
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v cmake >/dev/null || missing="$missing cmake"
+command -v kcat >/dev/null || missing="$missing kcat"
+for p in libcurl4-openssl-dev libssl-dev libsasl2-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 chromium --version
+
+step "Kafka-protocol broker for the Kafka tests: tansu (cargo install, about 13 minutes the first time)"
+if ! command -v tansu >/dev/null; then
+  cargo install tansu --locked --features dynostore
+fi
+tansu --version || true
 
 step "Build (debug; the CLI tests run the authlake binary)"
 cargo build --workspace --locked

@@ -8,6 +8,8 @@
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits.
+//! - `kafka`: the Kafka source against tansu: backfill, exactly once,
+//!   SIGKILL and restart, follow and SIGTERM, a group of two, an outage.
 //! - `kpi`: named queries (golden files in `tests/golden/queries/`),
 //!   detections, metrics pushed to CloudWatch (ministack) exactly once,
 //!   alarms, dashboards, the HTML report in Chromium.
@@ -24,6 +26,8 @@ mod duckdb;
 mod generator;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod kafka;
 #[cfg(test)]
 mod kpi;
 #[cfg(test)]

@@ -47,6 +47,7 @@ fn draft(key: &str, offset: u64) -> Commit {
         remove: vec![],
         positions: BTreeMap::from([(key.to_string(), Checkpoint::offset(offset))]),
         stats: Default::default(),
+        gaps: Vec::new(),
     }
 }
 

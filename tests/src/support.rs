@@ -246,3 +246,49 @@ impl Drop for Ministack {
 pub fn authlake_env(args: &[&str], env: &[(&str, String)]) -> Output {
     Command::new(authlake_bin()).args(args).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("run authlake")
 }
+
+/// A tansu Kafka-protocol broker (in-memory storage) on a free local port,
+/// stopped when dropped. Fails the test, never skips it, when tansu is
+/// missing: tests/run.sh installs it with `cargo install`.
+pub struct Tansu {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Tansu {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let bin = std::env::var("TANSU").unwrap_or_else(|_| "tansu".into());
+        let child = Command::new(bin)
+            .args(["broker", "--storage-engine", "memory://tansu/", "--listener-url", &url, "--advertised-listener-url", &url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start tansu (cargo install tansu --locked --features dynostore; tests/run.sh does)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "tansu did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Tansu { child, port }
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// SIGSTOP / SIGCONT: an outage without losing the in-memory topics.
+    pub fn pause(&self, paused: bool) {
+        let sig = if paused { "-STOP" } else { "-CONT" };
+        assert!(Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success());
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -66,7 +66,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Dashboards(a) => kpi::run_dashboards(a, &config.metrics).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Generate(a) => generate::run(a),
-        Command::Ingest(a) => ingest::run(a, &config.ingest, &config.metrics).await,
+        Command::Ingest(a) => ingest::run(a, &config.ingest, &config.kafka, &config.metrics).await,
         Command::Query(a) => query::run(a).await,
         Command::Export(a) => export::run(a).await,
         Command::Retention(a) => maintain::run_retention(a).await,

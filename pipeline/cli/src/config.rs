@@ -12,9 +12,26 @@ pub struct Config {
     /// Defaults for `authlake ingest`.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Kafka source settings.
+    #[serde(default)]
+    pub kafka: KafkaConfig,
     /// Defaults for `authlake metrics`, `alarms` and `dashboards`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+}
+
+/// `[kafka]`: the Kafka source.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Consumer group (default `authlake`).
+    pub group: Option<String>,
+    /// `earliest` (default) or `latest`, for partitions the lake has no position for.
+    pub start: Option<String>,
+    /// librdkafka properties, e.g. `"security.protocol" = "SASL_SSL"`,
+    /// `"sasl.mechanism" = "SCRAM-SHA-512"`, `"ssl.ca.location" = "..."`.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 /// `[metrics]`: defaults for the KPI commands.

@@ -49,6 +49,15 @@ pub struct IngestArgs {
     /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
     #[arg(long)]
     pub follow: bool,
+    /// Kafka consumer group [default: authlake, or [kafka] group].
+    #[arg(long)]
+    pub group: Option<String>,
+    /// A librdkafka property, `key=value` (repeatable; e.g. security.protocol=SASL_SSL).
+    #[arg(long = "kafka-option", value_name = "KEY=VALUE")]
+    pub kafka_options: Vec<String>,
+    /// Where a partition without a position in the lake starts: earliest or latest [default: earliest].
+    #[arg(long)]
+    pub start: Option<String>,
     /// Push the metrics catalogue to CloudWatch as windows close (and once at
     /// the end), each window exactly once; failures are retried later and
     /// never stop the ingest.
@@ -65,7 +74,12 @@ pub struct IngestArgs {
     pub quiet: bool,
 }
 
-pub async fn run(args: IngestArgs, cfg: &IngestConfig, metrics: &crate::config::MetricsConfig) -> anyhow::Result<()> {
+pub async fn run(
+    args: IngestArgs,
+    cfg: &IngestConfig,
+    kafka_cfg: &crate::config::KafkaConfig,
+    metrics: &crate::config::MetricsConfig,
+) -> anyhow::Result<()> {
     let from = args.from.or(cfg.from.clone()).context("--from is required (e.g. --from file://events/)")?;
     let lake_spec = args.lake.or(cfg.lake.clone()).context("--lake is required (a directory or s3://bucket/prefix)")?;
     let mut opts = IngestOptions {
@@ -86,8 +100,37 @@ pub async fn run(args: IngestArgs, cfg: &IngestConfig, metrics: &crate::config::
     if let Some(s) = args.max_buffer.or(cfg.max_buffer.clone()) {
         opts.max_buffer_bytes = parse_size(&s)?;
     }
-    if from.starts_with("kafka://") || from.starts_with("kinesis://") {
-        bail!("source {from}: kafka:// and kinesis:// sources are not built yet; use file://PATH");
+    if from.starts_with("kinesis://") {
+        bail!("source {from}: kinesis:// is not built yet; use file://PATH or kafka://BROKERS/TOPIC");
+    }
+    if from.starts_with("kafka://") {
+        let spec = authlake_kafka::KafkaSpec::parse(&from).map_err(anyhow::Error::msg)?;
+        let kcfg = kafka_cfg.clone();
+        let mut properties: Vec<(String, String)> = kcfg.properties.into_iter().collect();
+        properties.extend(crate::query::parse_params(&args.kafka_options)?);
+        let start = match args.start.or(kcfg.start).as_deref() {
+            None | Some("earliest") => authlake_kafka::StartAt::Earliest,
+            Some("latest") => authlake_kafka::StartAt::Latest,
+            Some(other) => bail!("--start {other:?}: use earliest or latest"),
+        };
+        let kopts = authlake_kafka::KafkaOptions { group: args.group.or(kcfg.group), follow: args.follow, start, properties };
+        // Each process stages apart: group members must not clean up each
+        // other's files in progress.
+        opts.writer_id = args.writer_id.unwrap_or_else(|| {
+            format!("kafka-{}-{}", &sha256_hex(format!("{}{:?}", kopts.group_id(), spec.topics).as_bytes())[..8], std::process::id())
+        });
+        let lake = Lake::open(&lake_spec, true)?;
+        let pusher = match args.push_metrics {
+            true => Some(crate::kpi::MetricsPusher::start(lake.clone(), args.metrics_window.as_deref(), metrics, parse_duration(&args.metrics_interval)?).await?),
+            false => None,
+        };
+        let progress = Arc::new(Progress::default());
+        let summary = authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?;
+        println!("{}", summary_line(&summary, &lake));
+        if let Some(p) = pusher {
+            p.finish().await;
+        }
+        return Ok(());
     }
     if args.follow {
         bail!("--follow applies to stream sources (kafka://, kinesis://); a file:// source is read to its end");

@@ -16,4 +16,4 @@ pub mod sink;
 pub mod source;
 
 pub use lake::Lake;
-pub use run::{run_files, IngestError, IngestOptions, IngestSummary, Progress};
+pub use run::{run_files, run_source, IngestError, IngestOptions, IngestSummary, Progress, SourceEvent};

@@ -98,41 +98,86 @@ pub async fn run_files(
     progress: Arc<Progress>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<IngestSummary, IngestError> {
+    let defaults = opts.defaults.clone();
+    let reader = move |start: BTreeMap<String, Checkpoint>, mut tx: mpsc::Sender<SourceEvent>| {
+        file::read_files(&files, &start, &defaults, &now_micros, &mut tx)
+    };
+    run_source(lake, opts, progress, shutdown, reader, |_| {}).await
+}
+
+/// What a source's reader thread hands the run loop.
+pub enum SourceEvent {
+    /// Decoded payloads and the positions they reach.
+    Chunk(Chunk),
+    /// Commit everything received so far, then answer (a consumer group is
+    /// taking partitions away: what was read from them must be in the lake
+    /// before another member starts from the lake's positions).
+    CommitNow(std::sync::mpsc::SyncSender<Result<(), String>>),
+}
+
+impl crate::source::ChunkSink for mpsc::Sender<SourceEvent> {
+    fn send(&mut self, chunk: Chunk) -> bool {
+        self.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
+    }
+}
+
+/// The run loop over any source: `reader` runs on its own thread from the
+/// lake's committed positions and sends what it reads; `on_commit` sees
+/// the positions of every commit (e.g. to commit consumer-group offsets).
+pub async fn run_source<R>(
+    lake: &Lake,
+    opts: &IngestOptions,
+    progress: Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+    reader: R,
+    mut on_commit: impl FnMut(&BTreeMap<String, Checkpoint>),
+) -> Result<IngestSummary, IngestError>
+where
+    R: FnOnce(BTreeMap<String, Checkpoint>, mpsc::Sender<SourceEvent>) -> Result<(), SourceError> + Send + 'static,
+{
     let started = Instant::now();
     // Recover: finish interrupted moves, drop this writer's orphans.
     let mut log = CommitLog::load(lake).await?;
     let Recovery { moved, removed } = recover(lake, &log.state, &opts.writer_id, STAGING_GRACE).await?;
 
     // Consume + decode on a thread, from the committed positions.
-    let (mut tx, mut rx) = mpsc::channel::<Chunk>(4);
+    let (tx, mut rx) = mpsc::channel::<SourceEvent>(4);
     let start = log.state.positions.clone();
-    let defaults = opts.defaults.clone();
-    let reader = std::thread::spawn(move || file::read_files(&files, &start, &defaults, &now_micros, &mut tx));
+    let reader = std::thread::spawn(move || reader(start, tx));
 
     let mut batch = Batch::new(lake, opts, &log);
     let mut summary = IngestSummary { recovered_moves: moved, recovered_removals: removed, ..Default::default() };
     tokio::pin!(shutdown);
     loop {
         let deadline = batch.deadline(opts.commit_interval);
-        let chunk = tokio::select! {
+        let event = tokio::select! {
             c = rx.recv() => c,
             () = &mut shutdown => { summary.interrupted = true; None }
             () = tokio::time::sleep_until(deadline), if !batch.sink.is_empty() => {
-                batch.commit(&mut log, &mut summary, &progress).await?;
+                batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await?;
                 continue;
             }
         };
-        let Some(chunk) = chunk else { break };
+        let chunk = match event {
+            None => break,
+            Some(SourceEvent::Chunk(c)) => c,
+            Some(SourceEvent::CommitNow(ack)) => {
+                let r = batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await;
+                let _ = ack.send(r.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                r?;
+                continue;
+            }
+        };
         // Buffer: rows into partition files, positions into the batch.
         batch.absorb(chunk, &progress).await?;
         // Commit when a flush predicate holds.
         if batch.buffer_is_full(opts.max_buffer_bytes) || batch.is_old(opts.commit_interval) {
-            batch.commit(&mut log, &mut summary, &progress).await?;
+            batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await?;
         }
     }
     // Stop the reader, commit what was read.
     drop(rx);
-    batch.commit(&mut log, &mut summary, &progress).await?;
+    batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await?;
     let read = reader.join().map_err(|_| IngestError::ReaderPanicked)?;
     if !summary.interrupted {
         read?;
@@ -150,6 +195,7 @@ struct Batch {
     /// Positions as last committed (by this writer or read at start).
     committed: BTreeMap<String, Checkpoint>,
     stats: CommitStats,
+    gaps: Vec<String>,
     opened: Option<Instant>,
 }
 
@@ -161,6 +207,7 @@ impl Batch {
             positions: BTreeMap::new(),
             committed: log.state.positions.clone(),
             stats: CommitStats::default(),
+            gaps: Vec::new(),
             opened: None,
         }
     }
@@ -172,6 +219,7 @@ impl Batch {
         self.sink.write(d.events).await?;
         self.sink.dead_letters(d.dead_letters);
         self.positions.extend(chunk.positions);
+        self.gaps.extend(chunk.gaps);
         self.stats.events += events;
         self.stats.dead_letters += dead;
         self.stats.skipped += skipped;
@@ -201,12 +249,18 @@ impl Batch {
 
     /// Does committing change anything?
     fn has_news(&self) -> bool {
-        !self.sink.is_empty() || self.positions.iter().any(|(k, p)| self.committed.get(k) != Some(p))
+        !self.sink.is_empty() || !self.gaps.is_empty() || self.positions.iter().any(|(k, p)| self.committed.get(k) != Some(p))
     }
 
     /// Write: close the files. Commit: files + positions in one commit.
     /// Then move the files into their partitions.
-    async fn commit(&mut self, log: &mut CommitLog, summary: &mut IngestSummary, progress: &Progress) -> Result<(), LakeError> {
+    async fn commit(
+        &mut self,
+        log: &mut CommitLog,
+        summary: &mut IngestSummary,
+        progress: &Progress,
+        on_commit: &mut impl FnMut(&BTreeMap<String, Checkpoint>),
+    ) -> Result<(), LakeError> {
         if !self.has_news() {
             self.opened = None;
             return Ok(());
@@ -224,9 +278,11 @@ impl Batch {
             remove: Vec::new(),
             positions: std::mem::take(&mut self.positions),
             stats: std::mem::take(&mut self.stats),
+            gaps: std::mem::take(&mut self.gaps),
         };
         let committed = log.commit_files(draft, &dirs, &expected).await?;
         self.committed.extend(committed.positions.clone());
+        on_commit(&committed.positions);
         summary.events += committed.stats.events;
         summary.dead_letters += committed.stats.dead_letters;
         summary.skipped += committed.stats.skipped;

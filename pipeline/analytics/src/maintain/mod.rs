@@ -88,6 +88,7 @@ pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec
         remove: removed,
         positions: BTreeMap::new(),
         stats: Default::default(),
+        gaps: Vec::new(),
     };
     let commit = log.commit_files(draft, &dirs, &BTreeMap::new()).await?;
     prune_empty_dirs(lake);

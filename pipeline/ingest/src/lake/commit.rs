@@ -68,6 +68,11 @@ pub struct Commit {
     pub positions: BTreeMap<String, Checkpoint>,
     #[serde(default)]
     pub stats: CommitStats,
+    /// Source positions skipped because the source no longer had them
+    /// (e.g. a Kafka offset past retention): data lost before it reached
+    /// the lake, recorded rather than skipped silently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
 }
 
 /// Path of commit `n`.

@@ -39,6 +39,8 @@ pub struct Chunk {
     pub positions: Vec<(String, Checkpoint)>,
     pub payloads: u64,
     pub bytes: u64,
+    /// Positions the source had to skip (see `Commit::gaps`).
+    pub gaps: Vec<String>,
 }
 
 impl Chunk {
@@ -75,6 +77,9 @@ pub enum SourceError {
     BadGlob(String, String),
     #[error("cannot read {0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("unsupported source {0:?}: expected file://PATH (kafka:// and kinesis:// are not built yet)")]
+    #[error("unsupported source {0:?}: expected file://PATH or kafka://BROKERS/TOPIC")]
     Unsupported(String),
+    /// A stream source (broker, service) failed; the message says where.
+    #[error("{0}")]
+    Stream(String),
 }

@@ -1,0 +1,267 @@
+//! The Kafka reader: consume → decode → hand chunks to the run loop, which
+//! buffers, writes and commits (`authlake_ingest::run_source`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use authlake_core::position::PayloadPosition;
+use authlake_ingest::decode::{decode_payload, Decoded, Defaults, PayloadContext};
+use authlake_ingest::run::now_micros;
+use authlake_ingest::source::{Checkpoint, Chunk, SourceError};
+use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress, SourceEvent};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use crate::context::IngestContext;
+use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
+
+/// Hand decoded messages over at least this often (bytes or messages).
+const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+const CHUNK_MESSAGES: u64 = 5_000;
+/// Time allowed for metadata and watermark requests at start.
+const META_TIMEOUT: Duration = Duration::from_secs(15);
+/// Lag and rate are logged this often while following.
+const TELEMETRY_EVERY: Duration = Duration::from_secs(10);
+
+type Shared = Arc<OnceLock<Arc<BaseConsumer<IngestContext>>>>;
+
+/// Ingests `spec` into the lake: a backfill up to the end offsets captured
+/// at start, or (`follow`) a consumer-group member until `shutdown`.
+pub async fn run_kafka(
+    lake: &Lake,
+    spec: &KafkaSpec,
+    kopts: &KafkaOptions,
+    opts: &IngestOptions,
+    progress: Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<IngestSummary, IngestError> {
+    let config = client_config(spec, kopts);
+    // Unknown topics and unreachable brokers are one-line errors up front.
+    let partitions = {
+        let (config, topics) = (config.clone(), spec.topics.clone());
+        tokio::task::spawn_blocking(move || partitions(&config, &topics))
+            .await
+            .map_err(|e| SourceError::Stream(e.to_string()))??
+    };
+    let shared: Shared = Arc::new(OnceLock::new());
+    let reader = {
+        let (lake, shared, kopts) = (lake.clone(), shared.clone(), kopts.clone());
+        let defaults = opts.defaults.clone();
+        let runtime = tokio::runtime::Handle::current();
+        move |start: BTreeMap<String, Checkpoint>, tx: mpsc::Sender<SourceEvent>| {
+            let ctx = IngestContext {
+                lake,
+                runtime,
+                start: kopts.start,
+                tx: tx.clone(),
+                pending: Mutex::new(Chunk::default()),
+                next: Mutex::new(BTreeMap::new()),
+            };
+            let consumer: BaseConsumer<IngestContext> =
+                config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
+            let consumer = Arc::new(consumer);
+            let _ = shared.set(consumer.clone());
+            read(&consumer, &partitions, &start, &kopts, &defaults, &tx)
+        }
+    };
+    // After each lake commit, the group's offsets follow, for lag tools.
+    let on_commit = move |positions: &BTreeMap<String, Checkpoint>| {
+        let Some(consumer) = shared.get() else { return };
+        let mut tpl = TopicPartitionList::new();
+        for (key, cp) in positions {
+            if let (Some((topic, partition)), Some(offset)) = (parse_position_key(key), cp.offset) {
+                let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(offset as i64));
+            }
+        }
+        if tpl.count() > 0 {
+            if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+                eprintln!("authlake: kafka: group offsets not committed (the lake's are): {e}");
+            }
+        }
+    };
+    run_source(lake, opts, progress, shutdown, reader, on_commit).await
+}
+
+fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &spec.brokers)
+        .set("group.id", kopts.group_id())
+        .set("client.id", "authlake")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", if kopts.start == StartAt::Latest { "latest" } else { "earliest" });
+    for (k, v) in &kopts.properties {
+        c.set(k, v);
+    }
+    c
+}
+
+/// Every (topic, partition) of the topics, checked to exist.
+fn partitions(config: &ClientConfig, topics: &[String]) -> Result<Vec<(String, i32)>, SourceError> {
+    let probe: BaseConsumer = config.create().map_err(|e| SourceError::Stream(format!("kafka: {e}")))?;
+    let mut out = Vec::new();
+    for topic in topics {
+        let meta = probe
+            .fetch_metadata(Some(topic), META_TIMEOUT)
+            .map_err(|e| SourceError::Stream(format!("kafka: cannot reach the brokers for topic {topic}: {e}")))?;
+        let t = meta.topics().iter().find(|t| t.name() == topic);
+        match t {
+            Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                out.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
+            }
+            _ => return Err(SourceError::Stream(format!("kafka: topic {topic:?} does not exist"))),
+        }
+    }
+    Ok(out)
+}
+
+/// The read loop on the reader thread.
+fn read(
+    consumer: &BaseConsumer<IngestContext>,
+    partitions: &[(String, i32)],
+    start: &BTreeMap<String, Checkpoint>,
+    kopts: &KafkaOptions,
+    defaults: &Defaults,
+    tx: &mpsc::Sender<SourceEvent>,
+) -> Result<(), SourceError> {
+    let ctx = consumer.context();
+    // Backfill: every partition, from the lake's position, up to the end
+    // offsets of now. Follow: the group decides (see the context).
+    let mut targets: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    if kopts.follow {
+        let topics: Vec<&str> = kopts_topics(partitions);
+        consumer.subscribe(&topics).map_err(|e| SourceError::Stream(format!("kafka subscribe: {e}")))?;
+    } else {
+        let mut tpl = TopicPartitionList::new();
+        let mut next = ctx.next.lock().expect("next lock");
+        for (topic, p) in partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, *p, META_TIMEOUT)
+                .map_err(|e| SourceError::Stream(format!("kafka: end offsets of {topic}/{p}: {e}")))?;
+            let from = match start.get(&position_key(topic, *p)).and_then(|c| c.offset) {
+                Some(o) if (o as i64) < low => {
+                    let gap = format!("kafka:{topic}/{p}@{o}..{low}");
+                    eprintln!(
+                        "authlake: kafka: GAP: {topic}/{p} resumes at offset {o} but the topic's retention starts at {low}: \
+                         offsets {o}..{low} were deleted before they reached the lake (recorded in the commit as {gap})"
+                    );
+                    ctx.pending.lock().expect("pending lock").gaps.push(gap);
+                    low
+                }
+                Some(o) => o as i64,
+                None if kopts.start == StartAt::Latest => high,
+                None => low,
+            };
+            next.insert((topic.clone(), *p), from);
+            targets.insert((topic.clone(), *p), high);
+            tpl.add_partition_offset(topic, *p, Offset::Offset(from)).map_err(|e| SourceError::Stream(e.to_string()))?;
+        }
+        drop(next);
+        consumer.assign(&tpl).map_err(|e| SourceError::Stream(format!("kafka assign: {e}")))?;
+    }
+
+    let mut at_eof: HashSet<(String, i32)> = HashSet::new();
+    let mut last_report = Instant::now();
+    let mut since_report = 0u64;
+    loop {
+        if tx.is_closed() {
+            return Ok(());
+        }
+        if !kopts.follow && backfill_done(&ctx.next.lock().expect("next lock"), &targets, &at_eof) {
+            ctx.flush();
+            return Ok(());
+        }
+        if kopts.follow && last_report.elapsed() >= TELEMETRY_EVERY {
+            report_lag(consumer, since_report, last_report.elapsed());
+            last_report = Instant::now();
+            since_report = 0;
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {
+                if !ctx.flush() {
+                    return Ok(());
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                // End of a partition for now: which topic is not said, so
+                // every partition with that number that is at its target counts.
+                for (topic, part) in targets.keys() {
+                    if *part == p {
+                        at_eof.insert((topic.clone(), p));
+                    }
+                }
+                if !ctx.flush() {
+                    return Ok(());
+                }
+            }
+            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange))) => {
+                eprintln!("authlake: kafka: GAP: an offset fell out of the topic's retention; resuming at the earliest");
+            }
+            Some(Err(e)) => eprintln!("authlake: kafka: {e} (retrying)"),
+            Some(Ok(m)) => {
+                let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
+                // A message from before the lake's position (a late seek) is
+                // already in the lake.
+                {
+                    let mut next = ctx.next.lock().expect("next lock");
+                    let key = (topic.clone(), partition);
+                    if next.get(&key).is_some_and(|n| offset < *n) {
+                        continue;
+                    }
+                    next.insert(key, offset + 1);
+                }
+                at_eof.remove(&(topic.clone(), partition));
+                let position = PayloadPosition::Kafka { topic: topic.clone(), partition, offset };
+                let transport_time = m.timestamp().to_millis().map(|ms| (ms * 1000, "kafka_timestamp"));
+                let bytes = m.payload().unwrap_or_default();
+                let decoded = if bytes.is_empty() {
+                    Decoded { skipped: 1, ..Default::default() }
+                } else {
+                    let pctx = PayloadContext { position: &position, transport_time, ingest_time: now_micros(), defaults };
+                    decode_payload(bytes, &pctx)
+                };
+                let full = {
+                    let mut pending = ctx.pending.lock().expect("pending lock");
+                    pending.absorb(decoded, bytes.len() as u64);
+                    pending.positions.push((position_key(&topic, partition), Checkpoint::offset((offset + 1) as u64)));
+                    pending.bytes >= CHUNK_BYTES || pending.payloads >= CHUNK_MESSAGES
+                };
+                since_report += 1;
+                if full && !ctx.flush() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn kopts_topics(partitions: &[(String, i32)]) -> Vec<&str> {
+    let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
+    topics.dedup();
+    topics
+}
+
+/// Every partition has reached the end offset captured at start.
+fn backfill_done(next: &BTreeMap<(String, i32), i64>, targets: &BTreeMap<(String, i32), i64>, at_eof: &HashSet<(String, i32)>) -> bool {
+    targets.iter().all(|(k, high)| next.get(k).is_some_and(|n| n >= high) || at_eof.contains(k) && next.get(k).is_some_and(|n| n + 1 >= *high))
+}
+
+/// Logs consumer lag per partition and the message rate.
+fn report_lag(consumer: &BaseConsumer<IngestContext>, messages: u64, over: Duration) {
+    let next = consumer.context().next.lock().expect("next lock").clone();
+    let mut lags = Vec::new();
+    for ((topic, p), n) in &next {
+        if let Ok((_, high)) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(2)) {
+            lags.push(format!("{topic}/{p}={}", (high - n).max(0)));
+        }
+    }
+    eprintln!("authlake: kafka: {:.0} messages/s, lag {}", messages as f64 / over.as_secs_f64().max(0.001), lags.join(" "));
+}

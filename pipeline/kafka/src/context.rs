@@ -1,0 +1,115 @@
+//! The consumer's context: rebalances and client errors.
+//!
+//! A revoked partition is flushed and committed to the lake before the
+//! revocation completes (the rebalance waits), so the member that gets it
+//! next starts from the lake's position and nothing is read twice. An
+//! assigned partition is (re)assigned at the lake's position.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use authlake_ingest::lake::commit::CommitLog;
+use authlake_ingest::source::Chunk;
+use authlake_ingest::{Lake, SourceEvent};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use crate::spec::{position_key, StartAt};
+
+/// How long a revocation waits for the lake commit of what was read.
+const REVOKE_COMMIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct IngestContext {
+    pub lake: Lake,
+    pub runtime: tokio::runtime::Handle,
+    pub start: StartAt,
+    pub tx: mpsc::Sender<SourceEvent>,
+    /// Messages decoded but not yet handed to the run loop.
+    pub pending: Mutex<Chunk>,
+    /// Next offset per assigned partition (telemetry, end detection).
+    pub next: Mutex<BTreeMap<(String, i32), i64>>,
+}
+
+impl IngestContext {
+    /// Hands the pending chunk to the run loop; false when it is gone.
+    pub fn flush(&self) -> bool {
+        let chunk = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
+        if chunk.payloads == 0 && chunk.positions.is_empty() && chunk.gaps.is_empty() {
+            return true;
+        }
+        self.tx.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
+    }
+}
+
+impl ClientContext for IngestContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Broker outages are retried by librdkafka; say so once per event.
+        eprintln!("authlake: kafka: {error}: {reason} (retrying)");
+    }
+}
+
+impl ConsumerContext for IngestContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else { return };
+        if tpl.count() == 0 || self.tx.is_closed() {
+            return;
+        }
+        // Flush and commit what was read from the partitions going away.
+        if !self.flush() {
+            return;
+        }
+        let (ack, done) = std::sync::mpsc::sync_channel(1);
+        if self.tx.blocking_send(SourceEvent::CommitNow(ack)).is_err() {
+            return;
+        }
+        match done.recv_timeout(REVOKE_COMMIT_TIMEOUT) {
+            Ok(Ok(())) => eprintln!("authlake: kafka: {} partitions revoked, committed what was read from them", tpl.count()),
+            Ok(Err(e)) => eprintln!("authlake: kafka: commit before revocation failed: {e}"),
+            Err(_) => eprintln!("authlake: kafka: commit before revocation timed out"),
+        }
+        let mut next = self.next.lock().expect("next lock");
+        for e in tpl.elements() {
+            next.remove(&(e.topic().to_string(), e.partition()));
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Assign(tpl) = rebalance else { return };
+        if tpl.count() == 0 {
+            return;
+        }
+        // Start each partition at the lake's position, read fresh: another
+        // member may have committed it a moment ago.
+        let positions = match self.runtime.block_on(CommitLog::load(&self.lake)) {
+            Ok(log) => log.state.positions,
+            Err(e) => {
+                eprintln!("authlake: kafka: cannot read the lake's positions: {e}");
+                return;
+            }
+        };
+        let mut with = TopicPartitionList::new();
+        let mut next = self.next.lock().expect("next lock");
+        for e in tpl.elements() {
+            let offset = match positions.get(&position_key(e.topic(), e.partition())).and_then(|c| c.offset) {
+                Some(o) => {
+                    next.insert((e.topic().to_string(), e.partition()), o as i64);
+                    Offset::Offset(o as i64)
+                }
+                None if self.start == StartAt::Latest => Offset::End,
+                None => Offset::Beginning,
+            };
+            if let Err(err) = with.add_partition_offset(e.topic(), e.partition(), offset) {
+                eprintln!("authlake: kafka: {err}");
+            }
+        }
+        drop(next);
+        if let Err(e) = consumer.assign(&with) {
+            eprintln!("authlake: kafka: cannot assign at the lake's positions: {e}");
+        } else {
+            eprintln!("authlake: kafka: assigned {} partitions at the lake's positions", with.count());
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! authlake-kafka: the Kafka source (librdkafka through `rdkafka`).
+//!
+//! - [`spec`]: `kafka://BROKERS/TOPIC[,TOPIC2]` and the consumer settings.
+//! - [`consumer`]: the reader thread: assignment, seeking to the lake's
+//!   positions, decoding messages into chunks, end offsets for backfills.
+//! - [`context`]: consumer-group rebalances: revoked partitions are
+//!   flushed and committed to the lake before they go; assigned ones start
+//!   from the lake's positions.
+//!
+//! Positions live in the lake's commit log (`kafka:<topic>/<partition>` →
+//! next offset), committed with the data they cover; the consumer group's
+//! offsets are committed after each lake commit so lag tools see real lag.
+
+pub mod consumer;
+pub mod context;
+pub mod spec;
+
+pub use consumer::run_kafka;
+pub use spec::{KafkaOptions, KafkaSpec, StartAt};

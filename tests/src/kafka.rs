@@ -1,0 +1,250 @@
+//! The Kafka source against a real Kafka-protocol broker (tansu): backfill,
+//! exactly once across re-runs and SIGKILLs, follow mode with SIGTERM, a
+//! consumer group of two, a broker outage, compressed topics, dead letters.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::Value;
+
+use crate::support::{authlake, authlake_bin, authlake_ok, Tansu};
+
+async fn create_topic(broker: &Tansu, name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", broker.brokers()).create().expect("admin client");
+    let results = admin
+        .create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+    }
+}
+
+/// Produces every line as one message, keyed by its index (spread over partitions).
+fn produce(broker: &Tansu, topic: &str, lines: &[String], codec: &str) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("compression.codec", codec)
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("producer");
+    for (i, line) in lines.iter().enumerate() {
+        let key = i.to_string();
+        loop {
+            match producer.send(BaseRecord::to(topic).key(&key).payload(line)) {
+                Ok(()) => break,
+                Err((_, _)) => {
+                    producer.poll(Duration::from_millis(50));
+                }
+            }
+        }
+        if i % 10_000 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    producer.flush(Duration::from_secs(60)).expect("flush");
+}
+
+/// `n` generated events (mixed formats) as lines, and how many rows they make.
+fn traffic(dir: &std::path::Path, n: u64, seed: u64) -> (Vec<String>, u64) {
+    let input = dir.join(format!("traffic-{seed}.ndjson"));
+    authlake_ok(&["generate", "--events", &n.to_string(), "--days", "5", "--seed", &seed.to_string(), "--end", "2026-11-20T00:00:00Z", "--out", &input.display().to_string()]);
+    let reference = dir.join(format!("reference-{seed}"));
+    let out = authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &reference.display().to_string(), "--quiet"]);
+    let rows: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let lines = std::fs::read_to_string(&input).unwrap().lines().map(String::from).collect();
+    (lines, rows)
+}
+
+fn counts(lake: &str) -> (u64, u64, u64) {
+    let out = authlake_ok(&["query", "--lake", lake, "--format", "json", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids, COUNT(DISTINCT source) AS src FROM events"]);
+    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+    (v[0]["n"].as_u64().unwrap(), v[0]["ids"].as_u64().unwrap(), v[0]["src"].as_u64().unwrap())
+}
+
+fn ingest_args(broker: &Tansu, topic: &str, lake: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["ingest", "--from", &format!("kafka://{}/{topic}", broker.brokers()), "--lake", lake, "--quiet"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.extend(["--kafka-option".into(), "session.timeout.ms=6000".into()]);
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn spawn(args: &[String]) -> Child {
+    Command::new(authlake_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn sigterm(child: &Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+/// Waits until the lake holds `n` rows (or the deadline passes).
+fn wait_for_rows(lake: &str, n: u64, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let have = if std::path::Path::new(lake).join("_authlake/commits").exists() { counts(lake).0 } else { 0 };
+        if have >= n || Instant::now() > deadline {
+            return have;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn group_offsets(broker: &Tansu, group: &str, topic: &str, partitions: i32) -> i64 {
+    let c: BaseConsumer = ClientConfig::new().set("bootstrap.servers", broker.brokers()).set("group.id", group).create().unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    committed.elements().iter().map(|e| e.offset().to_raw().unwrap_or(0).max(0)).sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backfill_reads_to_the_end_once_and_commits_group_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    create_topic(&broker, "auth", 3).await;
+    let (lines, rows) = traffic(dir.path(), 20_000, 1);
+    produce(&broker, "auth", &lines, "none");
+    let lake = dir.path().join("lake").display().to_string();
+    let out = authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains(&format!("ingested {rows} events")), "{out}");
+    assert_eq!(counts(&lake), (rows, rows, rows));
+    // The group's offsets follow the lake: every message is committed.
+    assert_eq!(group_offsets(&broker, "authlake", "auth", 3), lines.len() as i64);
+    // A second backfill finds nothing new; new messages are read once.
+    let out = authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("ingested 0 events"), "{out}");
+    let (more, more_rows) = traffic(dir.path(), 2_000, 2);
+    produce(&broker, "auth", &more, "none");
+    authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(counts(&lake), (rows + more_rows, rows + more_rows, rows + more_rows));
+    // Sources name topic, partition and offset.
+    let out = authlake_ok(&["query", "--lake", &lake, "--format", "json", "SELECT source FROM events WHERE source NOT LIKE 'kafka:auth/%@%' LIMIT 1"]);
+    assert_eq!(out.trim(), "[]", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compressed_topics_and_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    let (lines, rows) = traffic(dir.path(), 3_000, 3);
+    let lake = dir.path().join("lake").display().to_string();
+    for codec in ["gzip", "snappy", "lz4", "zstd"] {
+        create_topic(&broker, codec, 2).await;
+        produce(&broker, codec, &lines, codec);
+    }
+    create_topic(&broker, "junk", 1).await;
+    produce(&broker, "junk", &["{not json".to_string(), "[1,2".to_string()], "none");
+    let topics = "gzip,snappy,lz4,zstd,junk";
+    let out = authlake_ok(&ingest_args(&broker, topics, &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains(&format!("ingested {} events, 2 dead letters", 4 * rows)), "{out}");
+    let dl = authlake_ok(&["query", "--lake", &lake, "--format", "json", "SELECT source FROM dead_letters ORDER BY source"]);
+    let dl: Vec<Value> = serde_json::from_str(&dl).unwrap();
+    assert_eq!(dl.iter().map(|r| r["source"].as_str().unwrap()).collect::<Vec<_>>(), vec!["kafka:junk/0@0", "kafka:junk/0@1"]);
+}
+
+#[test]
+fn unknown_topic_and_unreachable_broker_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    let lake = dir.path().join("lake").display().to_string();
+    let out = authlake(&ingest_args(&broker, "nope", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = authlake(&["ingest", "--from", &format!("kafka://127.0.0.1:{closed}/auth"), "--lake", &lake, "--quiet"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().any(|l| l.starts_with("authlake: kafka: cannot reach")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_during_a_backfill_and_restarted_leaves_each_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    create_topic(&broker, "load", 4).await;
+    let (lines, rows) = traffic(dir.path(), 200_000, 4);
+    produce(&broker, "load", &lines, "lz4");
+    let lake = dir.path().join("lake").display().to_string();
+    let args = ingest_args(&broker, "load", &lake, &["--commit-interval", "300ms"]);
+    let mut kills = 0;
+    for i in 0..6u64 {
+        let mut child = spawn(&args);
+        std::thread::sleep(Duration::from_millis(600 + 350 * i));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills >= 3, "finished before it could be killed ({kills} kills)");
+    let out = authlake_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("ingested"), "{out}");
+    assert_eq!(counts(&lake), (rows, rows, rows));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_mode_commits_on_sigterm_and_survives_a_broker_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    create_topic(&broker, "live", 2).await;
+    let lake = dir.path().join("lake").display().to_string();
+    let args = ingest_args(&broker, "live", &lake, &["--follow", "--group", "live-readers", "--commit-interval", "1s"]);
+    let child = spawn(&args);
+    let (first, first_rows) = traffic(dir.path(), 3_000, 5);
+    produce(&broker, "live", &first, "gzip");
+    assert_eq!(wait_for_rows(&lake, first_rows, Duration::from_secs(60)), first_rows);
+    // The broker stops answering for a while, then comes back.
+    broker.pause(true);
+    std::thread::sleep(Duration::from_secs(8));
+    broker.pause(false);
+    let (second, second_rows) = traffic(dir.path(), 2_000, 6);
+    produce(&broker, "live", &second, "gzip");
+    assert_eq!(wait_for_rows(&lake, first_rows + second_rows, Duration::from_secs(90)), first_rows + second_rows);
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ingested"));
+    let total = first_rows + second_rows;
+    assert_eq!(counts(&lake), (total, total, total));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_group_members_share_partitions_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Tansu::start();
+    create_topic(&broker, "shared", 4).await;
+    let lake = dir.path().join("lake").display().to_string();
+    let args = ingest_args(&broker, "shared", &lake, &["--follow", "--group", "pair", "--commit-interval", "500ms"]);
+    let a = spawn(&args);
+    let (first, first_rows) = traffic(dir.path(), 20_000, 7);
+    produce(&broker, "shared", &first, "none");
+    // The second member joins while the first is reading: a rebalance.
+    std::thread::sleep(Duration::from_millis(1500));
+    let b = spawn(&args);
+    let (second, second_rows) = traffic(dir.path(), 20_000, 8);
+    produce(&broker, "shared", &second, "none");
+    let total = first_rows + second_rows;
+    assert_eq!(wait_for_rows(&lake, total, Duration::from_secs(120)), total);
+    std::thread::sleep(Duration::from_secs(2));
+    for c in [&a, &b] {
+        sigterm(c);
+    }
+    for c in [a, b] {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(counts(&lake), (total, total, total));
+}
