@@ -8,8 +8,8 @@
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits.
-//! - `kafka`: the Kafka source against tansu: backfill, exactly once,
-//!   SIGKILL and restart, follow and SIGTERM, a group of two, an outage.
+//! - `kafka`: the Kafka source against tansu: backfill, exactly once on
+//!   re-runs, follow and SIGTERM, a group of two, codecs, dead letters.
 //! - `kpi`: named queries (golden files in `tests/golden/queries/`),
 //!   detections, metrics pushed to CloudWatch (ministack) exactly once,
 //!   alarms, dashboards, the HTML report in Chromium.

@@ -113,6 +113,9 @@ pub enum SourceEvent {
     /// taking partitions away: what was read from them must be in the lake
     /// before another member starts from the lake's positions).
     CommitNow(std::sync::mpsc::SyncSender<Result<(), String>>),
+    /// The source (re)starts these partitions at these lake positions (a
+    /// consumer group assigned them): later commits expect them there.
+    Started(BTreeMap<String, Checkpoint>),
 }
 
 impl crate::source::ChunkSink for mpsc::Sender<SourceEvent> {
@@ -161,6 +164,10 @@ where
         let chunk = match event {
             None => break,
             Some(SourceEvent::Chunk(c)) => c,
+            Some(SourceEvent::Started(positions)) => {
+                batch.committed.extend(positions);
+                continue;
+            }
             Some(SourceEvent::CommitNow(ack)) => {
                 let r = batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await;
                 let _ = ack.send(r.as_ref().map(|_| ()).map_err(|e| e.to_string()));

@@ -25,7 +25,9 @@ use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, Sta
 /// Hand decoded messages over at least this often (bytes or messages).
 const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 const CHUNK_MESSAGES: u64 = 5_000;
-/// Time allowed for metadata and watermark requests at start.
+/// A backfill ends this long after the last message once every partition is at its end.
+const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
+/// Time allowed for metadata requests at start.
 const META_TIMEOUT: Duration = Duration::from_secs(15);
 /// Lag and rate are logged this often while following.
 const TELEMETRY_EVERY: Duration = Duration::from_secs(10);
@@ -60,15 +62,21 @@ pub async fn run_kafka(
                 lake,
                 runtime,
                 start: kopts.start,
-                tx: tx.clone(),
+                tx: Mutex::new(Some(tx.clone())),
                 pending: Mutex::new(Chunk::default()),
                 next: Mutex::new(BTreeMap::new()),
+                eof_offsets: Mutex::new(HashSet::new()),
             };
             let consumer: BaseConsumer<IngestContext> =
                 config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
             let consumer = Arc::new(consumer);
             let _ = shared.set(consumer.clone());
-            read(&consumer, &partitions, &start, &kopts, &defaults, &tx)
+            let result = read(&consumer, &partitions, &start, &kopts, &defaults, &tx);
+            // The run loop ends when the last sender is gone: the context's
+            // stays with the consumer (kept for group commits), so close it.
+            consumer.context().close();
+            drop(tx);
+            result
         }
     };
     // After each lake commit, the group's offsets follow, for lag tools.
@@ -135,7 +143,6 @@ fn read(
     let ctx = consumer.context();
     // Backfill: every partition, from the lake's position, up to the end
     // offsets of now. Follow: the group decides (see the context).
-    let mut targets: BTreeMap<(String, i32), i64> = BTreeMap::new();
     if kopts.follow {
         let topics: Vec<&str> = kopts_topics(partitions);
         consumer.subscribe(&topics).map_err(|e| SourceError::Stream(format!("kafka subscribe: {e}")))?;
@@ -143,26 +150,15 @@ fn read(
         let mut tpl = TopicPartitionList::new();
         let mut next = ctx.next.lock().expect("next lock");
         for (topic, p) in partitions {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, *p, META_TIMEOUT)
-                .map_err(|e| SourceError::Stream(format!("kafka: end offsets of {topic}/{p}: {e}")))?;
             let from = match start.get(&position_key(topic, *p)).and_then(|c| c.offset) {
-                Some(o) if (o as i64) < low => {
-                    let gap = format!("kafka:{topic}/{p}@{o}..{low}");
-                    eprintln!(
-                        "authlake: kafka: GAP: {topic}/{p} resumes at offset {o} but the topic's retention starts at {low}: \
-                         offsets {o}..{low} were deleted before they reached the lake (recorded in the commit as {gap})"
-                    );
-                    ctx.pending.lock().expect("pending lock").gaps.push(gap);
-                    low
+                Some(o) => {
+                    next.insert((topic.clone(), *p), o as i64);
+                    Offset::Offset(o as i64)
                 }
-                Some(o) => o as i64,
-                None if kopts.start == StartAt::Latest => high,
-                None => low,
+                None if kopts.start == StartAt::Latest => Offset::End,
+                None => Offset::Beginning,
             };
-            next.insert((topic.clone(), *p), from);
-            targets.insert((topic.clone(), *p), high);
-            tpl.add_partition_offset(topic, *p, Offset::Offset(from)).map_err(|e| SourceError::Stream(e.to_string()))?;
+            tpl.add_partition_offset(topic, *p, from).map_err(|e| SourceError::Stream(e.to_string()))?;
         }
         drop(next);
         consumer.assign(&tpl).map_err(|e| SourceError::Stream(format!("kafka assign: {e}")))?;
@@ -171,11 +167,12 @@ fn read(
     let mut at_eof: HashSet<(String, i32)> = HashSet::new();
     let mut last_report = Instant::now();
     let mut since_report = 0u64;
+    let mut last_message = Instant::now();
     loop {
         if tx.is_closed() {
             return Ok(());
         }
-        if !kopts.follow && backfill_done(&ctx.next.lock().expect("next lock"), &targets, &at_eof) {
+        if !kopts.follow && last_message.elapsed() >= BACKFILL_IDLE && backfill_done(ctx, partitions, &at_eof) {
             ctx.flush();
             return Ok(());
         }
@@ -193,7 +190,7 @@ fn read(
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 // End of a partition for now: which topic is not said, so
                 // every partition with that number that is at its target counts.
-                for (topic, part) in targets.keys() {
+                for (topic, part) in partitions {
                     if *part == p {
                         at_eof.insert((topic.clone(), p));
                     }
@@ -210,11 +207,19 @@ fn read(
                 let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
                 // A message from before the lake's position (a late seek) is
                 // already in the lake.
+                last_message = Instant::now();
                 {
                     let mut next = ctx.next.lock().expect("next lock");
                     let key = (topic.clone(), partition);
                     if next.get(&key).is_some_and(|n| offset < *n) {
                         continue;
+                    }
+                    // Offsets past the expected one: the broker no longer had
+                    // them (retention), recorded as a gap, never silently.
+                    if let Some(n) = next.get(&key).filter(|n| offset > **n) {
+                        let gap = format!("kafka:{topic}/{partition}@{n}..{offset}");
+                        eprintln!("authlake: kafka: GAP: offsets {n}..{offset} of {topic}/{partition} are gone from the topic (retention or compaction); recorded as {gap}");
+                        ctx.pending.lock().expect("pending lock").gaps.push(gap);
                     }
                     next.insert(key, offset + 1);
                 }
@@ -235,8 +240,12 @@ fn read(
                     pending.bytes >= CHUNK_BYTES || pending.payloads >= CHUNK_MESSAGES
                 };
                 since_report += 1;
-                if full && !ctx.flush() {
-                    return Ok(());
+                if full {
+                    if !ctx.flush() {
+                        return Ok(());
+                    }
+                    // Time spent waiting on a busy run loop is not idleness.
+                    last_message = Instant::now();
                 }
             }
         }
@@ -249,9 +258,14 @@ fn kopts_topics(partitions: &[(String, i32)]) -> Vec<&str> {
     topics
 }
 
-/// Every partition has reached the end offset captured at start.
-fn backfill_done(next: &BTreeMap<(String, i32), i64>, targets: &BTreeMap<(String, i32), i64>, at_eof: &HashSet<(String, i32)>) -> bool {
-    targets.iter().all(|(k, high)| next.get(k).is_some_and(|n| n >= high) || at_eof.contains(k) && next.get(k).is_some_and(|n| n + 1 >= *high))
+/// Every partition is at its end: the broker said so (end-of-partition
+/// for it, or at the offset it is at) and no message came for a moment.
+/// End offsets asked for up front are not used: some Kafka-protocol
+/// brokers (tansu 0.6) answer ListOffsets wrongly.
+fn backfill_done(ctx: &IngestContext, partitions: &[(String, i32)], at_eof: &HashSet<(String, i32)>) -> bool {
+    let next = ctx.next.lock().expect("next lock");
+    let eof_offsets = ctx.eof_offsets.lock().expect("eof lock");
+    partitions.iter().all(|k| at_eof.contains(k) || next.get(k).is_some_and(|n| eof_offsets.contains(n)))
 }
 
 /// Logs consumer lag per partition and the message rate.

@@ -5,7 +5,7 @@
 //! next starts from the lake's position and nothing is read twice. An
 //! assigned partition is (re)assigned at the lake's position.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use authlake_ingest::source::Chunk;
 use authlake_ingest::{Lake, SourceEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
@@ -26,26 +27,47 @@ pub struct IngestContext {
     pub lake: Lake,
     pub runtime: tokio::runtime::Handle,
     pub start: StartAt,
-    pub tx: mpsc::Sender<SourceEvent>,
+    /// To the run loop; taken (closing the channel) when the reader stops.
+    pub tx: Mutex<Option<mpsc::Sender<SourceEvent>>>,
     /// Messages decoded but not yet handed to the run loop.
     pub pending: Mutex<Chunk>,
     /// Next offset per assigned partition (telemetry, end detection).
     pub next: Mutex<BTreeMap<(String, i32), i64>>,
+    /// Offsets at which the broker reported an end of partition.
+    pub eof_offsets: Mutex<HashSet<i64>>,
 }
 
 impl IngestContext {
     /// Hands the pending chunk to the run loop; false when it is gone.
+    /// Sends to the run loop; false when it is gone or the reader stopped.
+    pub fn send(&self, event: SourceEvent) -> bool {
+        let tx = self.tx.lock().expect("tx lock").clone();
+        tx.is_some_and(|tx| tx.blocking_send(event).is_ok())
+    }
+
+    /// Closes the channel to the run loop.
+    pub fn close(&self) {
+        self.tx.lock().expect("tx lock").take();
+    }
+
     pub fn flush(&self) -> bool {
         let chunk = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
         if chunk.payloads == 0 && chunk.positions.is_empty() && chunk.gaps.is_empty() {
             return true;
         }
-        self.tx.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
+        self.send(SourceEvent::Chunk(chunk))
     }
 }
 
 impl ClientContext for IngestContext {
     fn error(&self, error: KafkaError, reason: &str) {
+        if let KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) = error {
+            // "... reached end of partition at offset N (HighwaterMark N)"
+            if let Some(n) = reason.split("at offset ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()) {
+                self.eof_offsets.lock().expect("eof lock").insert(n);
+            }
+            return;
+        }
         // Broker outages are retried by librdkafka; say so once per event.
         eprintln!("authlake: kafka: {error}: {reason} (retrying)");
     }
@@ -54,7 +76,7 @@ impl ClientContext for IngestContext {
 impl ConsumerContext for IngestContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else { return };
-        if tpl.count() == 0 || self.tx.is_closed() {
+        if tpl.count() == 0 || self.tx.lock().expect("tx lock").as_ref().is_none_or(|t| t.is_closed()) {
             return;
         }
         // Flush and commit what was read from the partitions going away.
@@ -62,7 +84,7 @@ impl ConsumerContext for IngestContext {
             return;
         }
         let (ack, done) = std::sync::mpsc::sync_channel(1);
-        if self.tx.blocking_send(SourceEvent::CommitNow(ack)).is_err() {
+        if !self.send(SourceEvent::CommitNow(ack)) {
             return;
         }
         match done.recv_timeout(REVOKE_COMMIT_TIMEOUT) {
@@ -91,11 +113,13 @@ impl ConsumerContext for IngestContext {
             }
         };
         let mut with = TopicPartitionList::new();
+        let mut started = BTreeMap::new();
         let mut next = self.next.lock().expect("next lock");
         for e in tpl.elements() {
             let offset = match positions.get(&position_key(e.topic(), e.partition())).and_then(|c| c.offset) {
                 Some(o) => {
                     next.insert((e.topic().to_string(), e.partition()), o as i64);
+                    started.insert(position_key(e.topic(), e.partition()), authlake_ingest::source::Checkpoint::offset(o));
                     Offset::Offset(o as i64)
                 }
                 None if self.start == StartAt::Latest => Offset::End,
@@ -106,6 +130,7 @@ impl ConsumerContext for IngestContext {
             }
         }
         drop(next);
+        self.send(SourceEvent::Started(started));
         if let Err(e) = consumer.assign(&with) {
             eprintln!("authlake: kafka: cannot assign at the lake's positions: {e}");
         } else {
