@@ -131,11 +131,7 @@ impl Moto {
             .spawn()
             .expect("start moto (pip install 'moto[server]'; tests/run.sh does)");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "moto did not start on {endpoint}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_for_port(port, "moto");
         Moto { child, endpoint }
     }
 
@@ -197,11 +193,7 @@ impl Ministack {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start ministack (pip install ministack cbor2; tests/run.sh does)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "ministack did not start on port {port}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_for_port(port, "ministack");
         Ministack { child, port }
     }
 
@@ -266,29 +258,27 @@ impl Tansu {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start tansu (cargo install tansu --locked --features dynostore; tests/run.sh does)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "tansu did not start on port {port}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_for_port(port, "tansu");
         Tansu { child, port }
     }
 
     pub fn brokers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
-    /// SIGSTOP / SIGCONT: an outage without losing the in-memory topics.
-    pub fn pause(&self, paused: bool) {
-        let sig = if paused { "-STOP" } else { "-CONT" };
-        assert!(Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success());
-    }
 }
 
 impl Drop for Tansu {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Waits until something listens on `port` (a server the test started).
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not start on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -5,18 +5,21 @@ use std::path::PathBuf;
 use anyhow::Context;
 use authlake_ingest::source::file;
 use authlake_ingest::{IngestOptions, Lake};
+use authlake_kpi::metrics::catalogue::{DEFAULT_LATENESS_MINUTES, DEFAULT_MAX_CLIENTS_PER_POOL};
+use authlake_kpi::metrics::{compute, CatalogueOptions, Window};
+use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 
 use crate::cli::OutputFormat;
 use crate::generate::GenerateArgs;
 
-/// The KPI queries the demo prints, from `queries/`.
+/// The KPI queries the demo prints: named queries of `queries/`.
 const DEMO_QUERIES: &[(&str, &str)] = &[
-    ("Events by type and outcome", include_str!("../../../queries/events_by_type.sql")),
-    ("MFA completion per day (last 7 days)", include_str!("../../../queries/mfa_completion_daily.sql")),
-    ("Risk mix of sign-ins", include_str!("../../../queries/risk_mix.sql")),
-    ("Throttle rate per day (last 7 days)", include_str!("../../../queries/throttle_rate_daily.sql")),
-    ("Migration progress per week (Auth0 → Cognito)", include_str!("../../../queries/migration_progress.sql")),
+    ("Events by type and outcome", "events_by_type"),
+    ("MFA completion per day (last 7 days)", "mfa_completion_daily"),
+    ("Risk mix of sign-ins", "risk_mix"),
+    ("Throttle rate per day (last 7 days)", "throttle_rate_daily"),
+    ("Migration progress per week (Auth0 → Cognito)", "migration_progress"),
 ];
 
 #[derive(Debug, Args)]
@@ -63,7 +66,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("{}", crate::ingest::summary_line(&summary, &lake));
 
     eprintln!("[3/5] KPIs over the lake (named queries of queries/)");
-    for (title, sql) in DEMO_QUERIES {
+    for (title, name) in DEMO_QUERIES {
+        let sql = authlake_analytics::named::find(name, None)?.bind(&Default::default())?;
         let sql = if title.contains("last 7 days") {
             format!("SELECT * FROM ({sql}) ORDER BY event_date DESC LIMIT 7")
         } else if title.contains("per week") {
@@ -73,7 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                  FROM ({sql}) GROUP BY 1 ORDER BY 1"
             )
         } else {
-            sql.to_string()
+            sql
         };
         println!("\n== {title}");
         print!("{}", crate::query::query_text(&lake, &sql, OutputFormat::Table, false).await?);
@@ -93,10 +97,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("{name:<22} {n:>4} found   authlake query --lake {} --named {name}", lake_dir.display());
     }
     let now = chrono::Utc::now();
-    let daily = crate::kpi::demo_points(&lake, "1d", now, truth.legacy_users).await?;
+    let daily = demo_points(&lake, "1d", now, truth.legacy_users).await?;
     println!("\n== KPIs per day (last 7 closed days; CloudWatch metric names)");
-    print!("{}", crate::kpi::daily_summary(&daily, 7));
-    let hourly = crate::kpi::demo_points(&lake, "1h", now, truth.legacy_users).await?;
+    print!("{}", daily_summary(&daily, 7));
+    let hourly = demo_points(&lake, "1h", now, truth.legacy_users).await?;
     let emf_path = args.dir.join("metrics.emf");
     let emf = authlake_kpi::metrics::emf::render(&hourly, authlake_kpi::DEFAULT_NAMESPACE);
     std::fs::write(&emf_path, &emf).with_context(|| format!("cannot write {}", emf_path.display()))?;
@@ -112,4 +116,55 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("HTML dashboard (security, MFA, risk, throttling, migration progress) -> {}", report.display());
     println!("Try: authlake query --lake {} \"SELECT event_type, COUNT(*) FROM events GROUP BY 1\"", lake_dir.display());
     Ok(())
+}
+
+/// Closed windows of the whole lake, for the demo.
+pub async fn demo_points(lake: &Lake, window: &str, now: DateTime<Utc>, legacy_users: u64) -> anyhow::Result<Vec<authlake_kpi::metrics::MetricPoint>> {
+    let window = Window::parse(window).map_err(anyhow::Error::msg)?;
+    let opts = CatalogueOptions {
+        window,
+        since: DateTime::from_timestamp(0, 0).expect("epoch"),
+        until: now,
+        lateness: Duration::minutes(DEFAULT_LATENESS_MINUTES),
+        include_open: false,
+        now,
+        max_clients_per_pool: DEFAULT_MAX_CLIENTS_PER_POOL,
+        legacy_users: Some(legacy_users),
+    };
+    Ok(compute(lake, &opts).await?)
+}
+
+/// The last `days` windows with counts summed over pools and rates
+/// recomputed from them.
+pub fn daily_summary(points: &[authlake_kpi::metrics::MetricPoint], days: usize) -> String {
+    use std::collections::BTreeMap;
+    let mut by_day: BTreeMap<DateTime<Utc>, BTreeMap<&str, f64>> = BTreeMap::new();
+    for p in points.iter().filter(|p| p.dimensions.len() == 1 && p.dimensions[0].0 == "UserPoolId") {
+        let slot = by_day.entry(p.window_start).or_default().entry(p.metric.as_str()).or_default();
+        *slot = if p.metric == "MigrationProgress" { slot.max(0.0) + p.value } else { *slot + p.value };
+    }
+    let pct = |m: &BTreeMap<&str, f64>, num: &[&str], den: &[&str]| {
+        let s = |names: &[&str]| names.iter().map(|n| m.get(n).copied().unwrap_or(0.0)).sum::<f64>();
+        if s(den) > 0.0 { format!("{:.1}", 100.0 * s(num) / s(den)) } else { "-".into() }
+    };
+    let mut out = format!(
+        "{:<10} {:>14} {:>17} {:>17} {:>12} {:>15} {:>13} {:>15}\n",
+        "day", "SignInAttempts", "SignInSuccessRate", "MfaCompletionRate", "ThrottleRate", "HighRiskSignIns", "UsersMigrated", "UsersBulkImported"
+    );
+    let skip = by_day.len().saturating_sub(days);
+    for (day, m) in by_day.iter().skip(skip) {
+        let n = |k: &str| m.get(k).copied().unwrap_or(0.0);
+        out.push_str(&format!(
+            "{:<10} {:>14} {:>17} {:>17} {:>12} {:>15} {:>13} {:>15}\n",
+            day.format("%Y-%m-%d"),
+            n("SignInAttempts"),
+            pct(m, &["SignInSuccesses"], &["SignInSuccesses", "SignInFailures", "SignInThrottles"]),
+            pct(m, &["MfaCompletions"], &["MfaChallenges"]),
+            pct(m, &["ThrottledRequests"], &["Requests"]),
+            n("HighRiskSignIns"),
+            n("UsersMigrated"),
+            n("UsersBulkImported")
+        ));
+    }
+    out
 }

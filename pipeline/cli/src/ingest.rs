@@ -103,7 +103,8 @@ pub async fn run(
     if from.starts_with("kinesis://") {
         bail!("source {from}: kinesis:// is not built yet; use file://PATH or kafka://BROKERS/TOPIC");
     }
-    if from.starts_with("kafka://") {
+    // Resolve the source before anything is opened or started.
+    let source = if from.starts_with("kafka://") {
         let spec = authlake_kafka::KafkaSpec::parse(&from).map_err(anyhow::Error::msg)?;
         let kcfg = kafka_cfg.clone();
         let mut properties: Vec<(String, String)> = kcfg.properties.into_iter().collect();
@@ -119,35 +120,40 @@ pub async fn run(
         opts.writer_id = args.writer_id.unwrap_or_else(|| {
             format!("kafka-{}-{}", &sha256_hex(format!("{}{:?}", kopts.group_id(), spec.topics).as_bytes())[..8], std::process::id())
         });
-        let lake = Lake::open(&lake_spec, true)?;
-        let pusher = match args.push_metrics {
-            true => Some(crate::kpi::MetricsPusher::start(lake.clone(), args.metrics_window.as_deref(), metrics, parse_duration(&args.metrics_interval)?).await?),
-            false => None,
-        };
-        let progress = Arc::new(Progress::default());
-        let summary = authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?;
-        println!("{}", summary_line(&summary, &lake));
-        if let Some(p) = pusher {
-            p.finish().await;
+        Source::Kafka(spec, kopts)
+    } else {
+        if args.follow {
+            bail!("--follow applies to stream sources (kafka://, kinesis://); a file:// source is read to its end");
         }
-        return Ok(());
-    }
-    if args.follow {
-        bail!("--follow applies to stream sources (kafka://, kinesis://); a file:// source is read to its end");
-    }
-    let files = file::resolve(&from)?;
-    opts.writer_id = args.writer_id.unwrap_or_else(|| format!("file-{}", &sha256_hex(from.as_bytes())[..12]));
+        opts.writer_id = args.writer_id.unwrap_or_else(|| format!("file-{}", &sha256_hex(from.as_bytes())[..12]));
+        Source::Files(file::resolve(&from)?)
+    };
     let lake = Lake::open(&lake_spec, true)?;
     let pusher = match args.push_metrics {
-        true => Some(crate::kpi::MetricsPusher::start(lake.clone(), args.metrics_window.as_deref(), metrics, parse_duration(&args.metrics_interval)?).await?),
+        true => {
+            let every = parse_duration(&args.metrics_interval)?;
+            Some(crate::kpi::MetricsPusher::start(lake.clone(), args.metrics_window.as_deref(), metrics, every).await?)
+        }
         false => None,
     };
-    let summary = ingest_files(&lake, files, &opts, !args.quiet).await?;
+    let summary = match source {
+        Source::Kafka(spec, kopts) => {
+            let progress = Arc::new(Progress::default());
+            authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
+        }
+        Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet).await?,
+    };
     println!("{}", summary_line(&summary, &lake));
     if let Some(p) = pusher {
         p.finish().await;
     }
     Ok(())
+}
+
+/// A resolved `--from`.
+enum Source {
+    Files(Vec<std::path::PathBuf>),
+    Kafka(authlake_kafka::KafkaSpec, authlake_kafka::KafkaOptions),
 }
 
 /// Runs an ingest with a progress line on a terminal.
