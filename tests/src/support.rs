@@ -265,6 +265,13 @@ impl Tansu {
     pub fn brokers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the broker: an outage
+    /// without a restart, which would lose the in-memory topics.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
 }
 
 impl Drop for Tansu {

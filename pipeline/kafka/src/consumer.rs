@@ -20,6 +20,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
 use crate::context::IngestContext;
+use crate::resume::Resume;
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
 
 /// Hand decoded messages over at least this often (bytes or messages).
@@ -29,6 +30,8 @@ const CHUNK_MESSAGES: u64 = 5_000;
 const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
 /// Time allowed for metadata requests at start.
 const META_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time allowed for a watermark query or a seek.
+const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Lag and rate are logged this often while following.
 const TELEMETRY_EVERY: Duration = Duration::from_secs(10);
 
@@ -66,6 +69,7 @@ pub async fn run_kafka(
                 pending: Mutex::new(Chunk::default()),
                 next: Mutex::new(BTreeMap::new()),
                 eof_offsets: Mutex::new(HashSet::new()),
+                resume: Mutex::new(Default::default()),
             };
             let consumer: BaseConsumer<IngestContext> =
                 config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
@@ -153,6 +157,7 @@ fn read(
             let from = match start.get(&position_key(topic, *p)).and_then(|c| c.offset) {
                 Some(o) => {
                     next.insert((topic.clone(), *p), o as i64);
+                    ctx.resume.lock().expect("resume lock").expect(topic, *p, o as i64);
                     Offset::Offset(o as i64)
                 }
                 None if kopts.start == StartAt::Latest => Offset::End,
@@ -208,18 +213,33 @@ fn read(
                 // A message from before the lake's position (a late seek) is
                 // already in the lake.
                 last_message = Instant::now();
+                // The first message after an assignment: is it where the lake
+                // said, and if not, is that a gap or a broker starting late?
+                let low = || consumer.fetch_watermarks(&topic, partition, WATERMARK_TIMEOUT).ok().map(|(low, _)| low);
+                let resume = ctx.resume.lock().expect("resume lock").check(&topic, partition, offset, low);
+                match resume {
+                    Resume::Ok => {}
+                    Resume::SeekBack(to) => {
+                        if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
+                            eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e}");
+                        }
+                        continue;
+                    }
+                    Resume::Gap { expected, first } => record_gap(ctx, &topic, partition, expected, first),
+                }
                 {
                     let mut next = ctx.next.lock().expect("next lock");
                     let key = (topic.clone(), partition);
+                    // Before the lake's position (a late seek): already in the lake.
                     if next.get(&key).is_some_and(|n| offset < *n) {
                         continue;
                     }
-                    // Offsets past the expected one: the broker no longer had
-                    // them (retention), recorded as a gap, never silently.
-                    if let Some(n) = next.get(&key).filter(|n| offset > **n) {
-                        let gap = format!("kafka:{topic}/{partition}@{n}..{offset}");
-                        eprintln!("authlake: kafka: GAP: offsets {n}..{offset} of {topic}/{partition} are gone from the topic (retention or compaction); recorded as {gap}");
-                        ctx.pending.lock().expect("pending lock").gaps.push(gap);
+                    // Offsets skipped inside a partition are normal (transaction
+                    // markers, compaction) unless retention took them.
+                    if let Some(&n) = next.get(&key).filter(|n| offset > **n + 1) {
+                        if low().is_some_and(|low| low > n) {
+                            record_gap(ctx, &topic, partition, n, offset);
+                        }
                     }
                     next.insert(key, offset + 1);
                 }
@@ -250,6 +270,14 @@ fn read(
             }
         }
     }
+}
+
+/// Offsets `from..to` of a partition are gone from the topic: said loudly
+/// and recorded in the next commit, never skipped silently.
+fn record_gap(ctx: &IngestContext, topic: &str, partition: i32, from: i64, to: i64) {
+    let gap = format!("kafka:{topic}/{partition}@{from}..{to}");
+    eprintln!("authlake: kafka: GAP: offsets {from}..{to} of {topic}/{partition} are gone from the topic (retention); recorded as {gap}");
+    ctx.pending.lock().expect("pending lock").gaps.push(gap);
 }
 
 fn kopts_topics(partitions: &[(String, i32)]) -> Vec<&str> {

@@ -18,6 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
+use crate::resume::ResumeChecks;
 use crate::spec::{position_key, StartAt};
 
 /// How long a revocation waits for the lake commit of what was read.
@@ -35,6 +36,8 @@ pub struct IngestContext {
     pub next: Mutex<BTreeMap<(String, i32), i64>>,
     /// Offsets at which the broker reported an end of partition.
     pub eof_offsets: Mutex<HashSet<i64>>,
+    /// Assigned partitions whose first message is still to be checked.
+    pub resume: Mutex<ResumeChecks>,
 }
 
 impl IngestContext {
@@ -93,8 +96,10 @@ impl ConsumerContext for IngestContext {
             Err(_) => eprintln!("authlake: kafka: commit before revocation timed out"),
         }
         let mut next = self.next.lock().expect("next lock");
+        let mut resume = self.resume.lock().expect("resume lock");
         for e in tpl.elements() {
             next.remove(&(e.topic().to_string(), e.partition()));
+            resume.forget(e.topic(), e.partition());
         }
     }
 
@@ -119,6 +124,7 @@ impl ConsumerContext for IngestContext {
             let offset = match positions.get(&position_key(e.topic(), e.partition())).and_then(|c| c.offset) {
                 Some(o) => {
                     next.insert((e.topic().to_string(), e.partition()), o as i64);
+                    self.resume.lock().expect("resume lock").expect(e.topic(), e.partition(), o as i64);
                     started.insert(position_key(e.topic(), e.partition()), authlake_ingest::source::Checkpoint::offset(o));
                     Offset::Offset(o as i64)
                 }

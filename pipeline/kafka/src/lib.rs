@@ -3,6 +3,8 @@
 //! - [`spec`]: `kafka://BROKERS/TOPIC[,TOPIC2]` and the consumer settings.
 //! - [`consumer`]: the reader thread: assignment, seeking to the lake's
 //!   positions, decoding messages into chunks, end offsets for backfills.
+//! - [`resume`]: checking that a partition resumed where the lake said
+//!   (a gap, or a broker that started at the next batch).
 //! - [`context`]: consumer-group rebalances: revoked partitions are
 //!   flushed and committed to the lake before they go; assigned ones start
 //!   from the lake's positions.
@@ -13,6 +15,7 @@
 
 pub mod consumer;
 pub mod context;
+pub mod resume;
 pub mod spec;
 
 pub use consumer::run_kafka;

@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use crate::support::{authlake, authlake_bin, authlake_ok, Tansu};
 
+mod faults;
+
 async fn create_topic(broker: &Tansu, name: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", broker.brokers()).create().expect("admin client");
@@ -27,9 +29,9 @@ async fn create_topic(broker: &Tansu, name: &str, partitions: i32) {
 }
 
 /// Produces every line as one message, keyed by its index (spread over partitions).
-fn produce(broker: &Tansu, topic: &str, lines: &[String], codec: &str) {
+fn produce(brokers: &str, topic: &str, lines: &[String], codec: &str) {
     let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.brokers())
+        .set("bootstrap.servers", brokers)
         .set("compression.codec", codec)
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
@@ -115,7 +117,7 @@ async fn backfill_reads_to_the_end_once_and_commits_group_offsets() {
     let broker = Tansu::start();
     create_topic(&broker, "auth", 3).await;
     let (lines, rows) = traffic(dir.path(), 20_000, 1);
-    produce(&broker, "auth", &lines, "none");
+    produce(&broker.brokers(), "auth", &lines, "none");
     let lake = dir.path().join("lake").display().to_string();
     let out = authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains(&format!("ingested {rows} events")), "{out}");
@@ -126,7 +128,7 @@ async fn backfill_reads_to_the_end_once_and_commits_group_offsets() {
     let out = authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains("ingested 0 events"), "{out}");
     let (more, more_rows) = traffic(dir.path(), 2_000, 2);
-    produce(&broker, "auth", &more, "none");
+    produce(&broker.brokers(), "auth", &more, "none");
     authlake_ok(&ingest_args(&broker, "auth", &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(counts(&lake), (rows + more_rows, rows + more_rows, rows + more_rows));
     // Sources name topic, partition and offset.
@@ -142,10 +144,10 @@ async fn compressed_topics_and_dead_letters() {
     let lake = dir.path().join("lake").display().to_string();
     for codec in ["gzip", "snappy", "lz4", "zstd"] {
         create_topic(&broker, codec, 2).await;
-        produce(&broker, codec, &lines, codec);
+        produce(&broker.brokers(), codec, &lines, codec);
     }
     create_topic(&broker, "junk", 1).await;
-    produce(&broker, "junk", &["{not json".to_string(), "[1,2".to_string()], "none");
+    produce(&broker.brokers(), "junk", &["{not json".to_string(), "[1,2".to_string()], "none");
     let topics = "gzip,snappy,lz4,zstd,junk";
     let out = authlake_ok(&ingest_args(&broker, topics, &lake, &[]).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains(&format!("ingested {} events, 2 dead letters", 4 * rows)), "{out}");
@@ -179,10 +181,10 @@ async fn follow_mode_keeps_reading_and_commits_on_sigterm() {
     let args = ingest_args(&broker, "live", &lake, &["--follow", "--group", "live-readers", "--commit-interval", "1s"]);
     let child = spawn(&args);
     let (first, first_rows) = traffic(dir.path(), 3_000, 5);
-    produce(&broker, "live", &first, "gzip");
+    produce(&broker.brokers(), "live", &first, "gzip");
     assert_eq!(wait_for_rows(&lake, first_rows, Duration::from_secs(60)), first_rows);
     let (second, second_rows) = traffic(dir.path(), 2_000, 6);
-    produce(&broker, "live", &second, "gzip");
+    produce(&broker.brokers(), "live", &second, "gzip");
     std::thread::sleep(Duration::from_millis(300));
     // SIGTERM: what was read is flushed and committed before the exit.
     sigterm(&child);
@@ -205,12 +207,12 @@ async fn two_group_members_share_partitions_without_duplicates() {
     let args = ingest_args(&broker, "shared", &lake, &["--follow", "--group", "pair", "--commit-interval", "500ms"]);
     let a = spawn(&args);
     let (first, first_rows) = traffic(dir.path(), 20_000, 7);
-    produce(&broker, "shared", &first, "none");
+    produce(&broker.brokers(), "shared", &first, "none");
     // The second member joins while the first is reading: a rebalance.
     std::thread::sleep(Duration::from_millis(1500));
     let b = spawn(&args);
     let (second, second_rows) = traffic(dir.path(), 20_000, 8);
-    produce(&broker, "shared", &second, "none");
+    produce(&broker.brokers(), "shared", &second, "none");
     let total = first_rows + second_rows;
     assert_eq!(wait_for_rows(&lake, total, Duration::from_secs(120)), total);
     std::thread::sleep(Duration::from_secs(2));
