@@ -58,6 +58,14 @@ pub struct IngestArgs {
     /// Where a partition without a position in the lake starts: earliest or latest [default: earliest].
     #[arg(long)]
     pub start: Option<String>,
+    /// Write the stream consumer's telemetry (lag per partition, events/s,
+    /// dead letters, commit latency) to this file in Prometheus text
+    /// format, replaced every --telemetry-interval.
+    #[arg(long)]
+    pub telemetry_file: Option<std::path::PathBuf>,
+    /// How often stream telemetry is logged (and written).
+    #[arg(long, default_value = "10s")]
+    pub telemetry_interval: String,
     /// Push the metrics catalogue to CloudWatch as windows close (and once at
     /// the end), each window exactly once; failures are retried later and
     /// never stop the ingest.
@@ -114,7 +122,14 @@ pub async fn run(
             Some("latest") => authlake_kafka::StartAt::Latest,
             Some(other) => bail!("--start {other:?}: use earliest or latest"),
         };
-        let kopts = authlake_kafka::KafkaOptions { group: args.group.or(kcfg.group), follow: args.follow, start, properties };
+        let kopts = authlake_kafka::KafkaOptions {
+            group: args.group.or(kcfg.group),
+            follow: args.follow,
+            start,
+            properties,
+            telemetry_file: args.telemetry_file.clone(),
+            telemetry_interval: parse_duration(&args.telemetry_interval)?,
+        };
         // Each process stages apart: group members must not clean up each
         // other's files in progress.
         opts.writer_id = args.writer_id.unwrap_or_else(|| {

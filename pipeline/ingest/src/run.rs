@@ -55,6 +55,8 @@ pub struct Progress {
     pub dead_letters: AtomicU64,
     pub skipped: AtomicU64,
     pub commits: AtomicU64,
+    /// How long the last commit took (closing files to the commit record), µs.
+    pub last_commit_micros: AtomicU64,
 }
 
 /// What a finished run did.
@@ -272,6 +274,7 @@ impl Batch {
             self.opened = None;
             return Ok(());
         }
+        let started = Instant::now();
         let staged = self.sink.finish().await?;
         let expected = self.positions.keys().map(|k| (k.clone(), self.committed.get(k).cloned())).collect();
         let dirs: Vec<String> = staged.iter().map(|s| s.dir.clone()).collect();
@@ -297,6 +300,7 @@ impl Batch {
         summary.files += committed.add.len() as u64;
         summary.commits += 1;
         progress.commits.fetch_add(1, Ordering::Relaxed);
+        progress.last_commit_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.opened = None;
         Ok(())
     }

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::context::IngestContext;
 use crate::resume::Resume;
+use crate::telemetry::{lags, PartitionLag, Telemetry};
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
 
 /// Hand decoded messages over at least this often (bytes or messages).
@@ -32,8 +33,6 @@ const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
 const META_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time allowed for a watermark query or a seek.
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
-/// Lag and rate are logged this often while following.
-const TELEMETRY_EVERY: Duration = Duration::from_secs(10);
 
 type Shared = Arc<OnceLock<Arc<BaseConsumer<IngestContext>>>>;
 
@@ -57,7 +56,7 @@ pub async fn run_kafka(
     };
     let shared: Shared = Arc::new(OnceLock::new());
     let reader = {
-        let (lake, shared, kopts) = (lake.clone(), shared.clone(), kopts.clone());
+        let (lake, shared, kopts, progress) = (lake.clone(), shared.clone(), kopts.clone(), progress.clone());
         let defaults = opts.defaults.clone();
         let runtime = tokio::runtime::Handle::current();
         move |start: BTreeMap<String, Checkpoint>, tx: mpsc::Sender<SourceEvent>| {
@@ -75,7 +74,7 @@ pub async fn run_kafka(
                 config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
             let consumer = Arc::new(consumer);
             let _ = shared.set(consumer.clone());
-            let result = read(&consumer, &partitions, &start, &kopts, &defaults, &tx);
+            let result = read(&consumer, &partitions, &start, &kopts, &defaults, &tx, &progress);
             // The run loop ends when the last sender is gone: the context's
             // stays with the consumer (kept for group commits), so close it.
             consumer.context().close();
@@ -143,6 +142,7 @@ fn read(
     kopts: &KafkaOptions,
     defaults: &Defaults,
     tx: &mpsc::Sender<SourceEvent>,
+    progress: &Progress,
 ) -> Result<(), SourceError> {
     let ctx = consumer.context();
     // Backfill: every partition, from the lake's position, up to the end
@@ -170,8 +170,9 @@ fn read(
     }
 
     let mut at_eof: HashSet<(String, i32)> = HashSet::new();
+    let mut telemetry = Telemetry::new(kopts.telemetry_file.clone());
     let mut last_report = Instant::now();
-    let mut since_report = 0u64;
+    let mut last_read_ms: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut last_message = Instant::now();
     loop {
         if tx.is_closed() {
@@ -181,10 +182,10 @@ fn read(
             ctx.flush();
             return Ok(());
         }
-        if kopts.follow && last_report.elapsed() >= TELEMETRY_EVERY {
-            report_lag(consumer, since_report, last_report.elapsed());
+        if last_report.elapsed() >= kopts.telemetry_interval {
+            let snapshot = telemetry.snapshot(progress, partition_lags(consumer, &last_read_ms));
+            telemetry.report(&snapshot);
             last_report = Instant::now();
-            since_report = 0;
         }
         match consumer.poll(Duration::from_millis(100)) {
             None => {
@@ -259,7 +260,7 @@ fn read(
                     pending.positions.push((position_key(&topic, partition), Checkpoint::offset((offset + 1) as u64)));
                     pending.bytes >= CHUNK_BYTES || pending.payloads >= CHUNK_MESSAGES
                 };
-                since_report += 1;
+                last_read_ms.insert((topic.clone(), partition), m.timestamp().to_millis().unwrap_or_else(|| now_micros() / 1000));
                 if full {
                     if !ctx.flush() {
                         return Ok(());
@@ -296,14 +297,12 @@ fn backfill_done(ctx: &IngestContext, partitions: &[(String, i32)], at_eof: &Has
     partitions.iter().all(|k| at_eof.contains(k) || next.get(k).is_some_and(|n| eof_offsets.contains(n)))
 }
 
-/// Logs consumer lag per partition and the message rate.
-fn report_lag(consumer: &BaseConsumer<IngestContext>, messages: u64, over: Duration) {
+/// Lag of every partition being read, against the broker's high watermarks.
+fn partition_lags(consumer: &BaseConsumer<IngestContext>, last_read_ms: &BTreeMap<(String, i32), i64>) -> Vec<PartitionLag> {
     let next = consumer.context().next.lock().expect("next lock").clone();
-    let mut lags = Vec::new();
-    for ((topic, p), n) in &next {
-        if let Ok((_, high)) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(2)) {
-            lags.push(format!("{topic}/{p}={}", (high - n).max(0)));
-        }
-    }
-    eprintln!("authlake: kafka: {:.0} messages/s, lag {}", messages as f64 / over.as_secs_f64().max(0.001), lags.join(" "));
+    let high: BTreeMap<(String, i32), i64> = next
+        .keys()
+        .filter_map(|(topic, p)| consumer.fetch_watermarks(topic, *p, WATERMARK_TIMEOUT).ok().map(|(_, high)| ((topic.clone(), *p), high)))
+        .collect();
+    lags(&next, &high, last_read_ms, now_micros() / 1000)
 }

@@ -5,6 +5,8 @@
 //!   positions, decoding messages into chunks, end offsets for backfills.
 //! - [`resume`]: checking that a partition resumed where the lake said
 //!   (a gap, or a broker that started at the next batch).
+//! - [`telemetry`]: lag, rate, dead letters and commit latency, logged
+//!   and written as a Prometheus text file.
 //! - [`context`]: consumer-group rebalances: revoked partitions are
 //!   flushed and committed to the lake before they go; assigned ones start
 //!   from the lake's positions.
@@ -17,6 +19,7 @@ pub mod consumer;
 pub mod context;
 pub mod resume;
 pub mod spec;
+pub mod telemetry;
 
 pub use consumer::run_kafka;
 pub use spec::{KafkaOptions, KafkaSpec, StartAt};

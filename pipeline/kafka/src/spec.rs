@@ -29,7 +29,7 @@ pub enum StartAt {
 }
 
 /// How to consume.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KafkaOptions {
     /// Consumer group; with `follow`, members of one group share the
     /// partitions. Without it a backfill still commits its offsets under
@@ -41,6 +41,23 @@ pub struct KafkaOptions {
     pub start: StartAt,
     /// librdkafka properties passed through (SASL, TLS, timeouts, ...).
     pub properties: Vec<(String, String)>,
+    /// Where the consumer's telemetry is written (Prometheus text), if anywhere.
+    pub telemetry_file: Option<std::path::PathBuf>,
+    /// How often telemetry is logged and written.
+    pub telemetry_interval: std::time::Duration,
+}
+
+impl Default for KafkaOptions {
+    fn default() -> Self {
+        KafkaOptions {
+            group: None,
+            follow: false,
+            start: StartAt::default(),
+            properties: Vec::new(),
+            telemetry_file: None,
+            telemetry_interval: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 impl KafkaOptions {

@@ -178,11 +178,23 @@ async fn follow_mode_keeps_reading_and_commits_on_sigterm() {
     let broker = Tansu::start();
     create_topic(&broker, "live", 2).await;
     let lake = dir.path().join("lake").display().to_string();
-    let args = ingest_args(&broker, "live", &lake, &["--follow", "--group", "live-readers", "--commit-interval", "1s"]);
+    let telemetry = dir.path().join("authlake.prom");
+    let t = telemetry.display().to_string();
+    let args = ingest_args(&broker, "live", &lake, &["--follow", "--group", "live-readers", "--commit-interval", "1s", "--telemetry-file", &t, "--telemetry-interval", "1s"]);
     let child = spawn(&args);
     let (first, first_rows) = traffic(dir.path(), 3_000, 5);
     produce(&broker.brokers(), "live", &first, "gzip");
     assert_eq!(wait_for_rows(&lake, first_rows, Duration::from_secs(60)), first_rows);
+    // The consumer's telemetry file: lag per partition, counters, commit latency.
+    std::thread::sleep(Duration::from_millis(2500));
+    let text = std::fs::read_to_string(&telemetry).expect("telemetry file");
+    for p in 0..2 {
+        assert!(text.contains(&format!("authlake_kafka_consumer_lag_messages{{topic=\"live\",partition=\"{p}\"}}")), "{text}");
+    }
+    assert!(text.contains(&format!("authlake_events_ingested_total {first_rows}\n")), "{text}");
+    assert!(text.contains("authlake_dead_letters_total 0\n"), "{text}");
+    let commit_secs: f64 = text.lines().find_map(|l| l.strip_prefix("authlake_last_commit_seconds ")).unwrap().parse().unwrap();
+    assert!(commit_secs > 0.0, "{text}");
     let (second, second_rows) = traffic(dir.path(), 2_000, 6);
     produce(&broker.brokers(), "live", &second, "gzip");
     std::thread::sleep(Duration::from_millis(300));
