@@ -108,8 +108,14 @@ pub fn file_text(path: &Path) -> String {
 /// Runs Python code with DuckDB; the test fails (never skips) when DuckDB
 /// is missing, since tests/run.sh installs it.
 pub fn duckdb(code: &str) -> String {
-    let out = Command::new("python3").arg("-c").arg(format!("import duckdb\n{code}")).output().expect("run python3");
-    assert!(out.status.success(), "DuckDB script failed (tests/run.sh installs duckdb): {}", String::from_utf8_lossy(&out.stderr));
+    python(&format!("import duckdb\n{code}"))
+}
+
+/// Runs a Python script (tests/run.sh installs duckdb, boto3, ...) and
+/// returns what it printed.
+pub fn python(code: &str) -> String {
+    let out = Command::new("python3").arg("-c").arg(code).output().expect("run python3");
+    assert!(out.status.success(), "Python script failed (tests/run.sh installs its packages): {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 

@@ -32,6 +32,9 @@ pub struct KafkaConfig {
     /// `"sasl.mechanism" = "SCRAM-SHA-512"`, `"ssl.ca.location" = "..."`.
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
+    /// Authenticate to Amazon MSK with IAM (as `--msk-iam`).
+    #[serde(default)]
+    pub msk_iam: bool,
 }
 
 /// `[metrics]`: defaults for the KPI commands.

@@ -58,6 +58,10 @@ pub struct IngestArgs {
     /// Where a partition without a position in the lake starts: earliest or latest [default: earliest].
     #[arg(long)]
     pub start: Option<String>,
+    /// Kafka: authenticate to Amazon MSK with IAM (SASL_SSL + OAUTHBEARER,
+    /// tokens signed with the AWS credential chain and region).
+    #[arg(long)]
+    pub msk_iam: bool,
     /// Write the stream consumer's telemetry (lag per partition, events/s,
     /// dead letters, commit latency) to this file in Prometheus text
     /// format, replaced every --telemetry-interval.
@@ -127,6 +131,7 @@ pub async fn run(
             follow: args.follow,
             start,
             properties,
+            msk_iam: args.msk_iam || kcfg.msk_iam,
             telemetry_file: args.telemetry_file.clone(),
             telemetry_interval: parse_duration(&args.telemetry_interval)?,
         };

@@ -19,7 +19,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
-use crate::context::IngestContext;
+use crate::context::{IngestContext, ProbeContext};
+use crate::msk::MskIam;
 use crate::resume::Resume;
 use crate::telemetry::{lags, PartitionLag, Telemetry};
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
@@ -47,10 +48,14 @@ pub async fn run_kafka(
     shutdown: impl Future<Output = ()>,
 ) -> Result<IngestSummary, IngestError> {
     let config = client_config(spec, kopts);
+    let msk = match kopts.msk_iam {
+        true => Some(MskIam::from_env().await.map_err(SourceError::Stream)?),
+        false => None,
+    };
     // Unknown topics and unreachable brokers are one-line errors up front.
     let partitions = {
-        let (config, topics) = (config.clone(), spec.topics.clone());
-        tokio::task::spawn_blocking(move || partitions(&config, &topics))
+        let (config, topics, msk) = (config.clone(), spec.topics.clone(), msk.clone());
+        tokio::task::spawn_blocking(move || partitions(&config, &topics, msk))
             .await
             .map_err(|e| SourceError::Stream(e.to_string()))??
     };
@@ -69,6 +74,7 @@ pub async fn run_kafka(
                 next: Mutex::new(BTreeMap::new()),
                 eof_offsets: Mutex::new(HashSet::new()),
                 resume: Mutex::new(Default::default()),
+                msk,
             };
             let consumer: BaseConsumer<IngestContext> =
                 config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
@@ -109,6 +115,9 @@ fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", if kopts.start == StartAt::Latest { "latest" } else { "earliest" });
+    if kopts.msk_iam {
+        c.set("security.protocol", "SASL_SSL").set("sasl.mechanism", "OAUTHBEARER");
+    }
     for (k, v) in &kopts.properties {
         c.set(k, v);
     }
@@ -116,8 +125,11 @@ fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {
 }
 
 /// Every (topic, partition) of the topics, checked to exist.
-fn partitions(config: &ClientConfig, topics: &[String]) -> Result<Vec<(String, i32)>, SourceError> {
-    let probe: BaseConsumer = config.create().map_err(|e| SourceError::Stream(format!("kafka: {e}")))?;
+fn partitions(config: &ClientConfig, topics: &[String], msk: Option<MskIam>) -> Result<Vec<(String, i32)>, SourceError> {
+    let probe: BaseConsumer<ProbeContext> =
+        config.create_with_context(ProbeContext { msk }).map_err(|e| SourceError::Stream(format!("kafka: {e}")))?;
+    // Serves a token request (OAUTHBEARER) before the first broker call.
+    let _ = probe.poll(Duration::ZERO);
     let mut out = Vec::new();
     for topic in topics {
         let meta = probe

@@ -15,9 +15,11 @@ use authlake_ingest::{Lake, SourceEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::client::OAuthToken;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
+use crate::msk::MskIam;
 use crate::resume::ResumeChecks;
 use crate::spec::{position_key, StartAt};
 
@@ -38,6 +40,32 @@ pub struct IngestContext {
     pub eof_offsets: Mutex<HashSet<i64>>,
     /// Assigned partitions whose first message is still to be checked.
     pub resume: Mutex<ResumeChecks>,
+    /// Signs OAUTHBEARER tokens for Amazon MSK IAM, when used.
+    pub msk: Option<MskIam>,
+}
+
+/// The context of the short-lived metadata client used at start.
+pub struct ProbeContext {
+    pub msk: Option<MskIam>,
+}
+
+impl ClientContext for ProbeContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        oauth_token(self.msk.as_ref())
+    }
+}
+
+impl ConsumerContext for ProbeContext {}
+
+/// OAUTHBEARER is served by MSK IAM only: other token sources would need
+/// their own provider.
+fn oauth_token(msk: Option<&MskIam>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+    match msk {
+        Some(m) => m.token(),
+        None => Err("SASL OAUTHBEARER is supported for Amazon MSK IAM only: pass --msk-iam".into()),
+    }
 }
 
 impl IngestContext {
@@ -63,6 +91,12 @@ impl IngestContext {
 }
 
 impl ClientContext for IngestContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+        oauth_token(self.msk.as_ref())
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         if let KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) = error {
             // "... reached end of partition at offset N (HighwaterMark N)"

@@ -5,6 +5,7 @@
 //!   positions, decoding messages into chunks, end offsets for backfills.
 //! - [`resume`]: checking that a partition resumed where the lake said
 //!   (a gap, or a broker that started at the next batch).
+//! - [`msk`]: Amazon MSK IAM tokens (OAUTHBEARER signed with SigV4).
 //! - [`telemetry`]: lag, rate, dead letters and commit latency, logged
 //!   and written as a Prometheus text file.
 //! - [`context`]: consumer-group rebalances: revoked partitions are
@@ -18,6 +19,7 @@
 pub mod consumer;
 pub mod context;
 pub mod resume;
+pub mod msk;
 pub mod spec;
 pub mod telemetry;
 

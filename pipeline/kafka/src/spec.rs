@@ -41,6 +41,9 @@ pub struct KafkaOptions {
     pub start: StartAt,
     /// librdkafka properties passed through (SASL, TLS, timeouts, ...).
     pub properties: Vec<(String, String)>,
+    /// Authenticate to Amazon MSK with IAM (SASL/OAUTHBEARER tokens signed
+    /// with the AWS credential chain); see [`crate::msk`].
+    pub msk_iam: bool,
     /// Where the consumer's telemetry is written (Prometheus text), if anywhere.
     pub telemetry_file: Option<std::path::PathBuf>,
     /// How often telemetry is logged and written.
@@ -54,6 +57,7 @@ impl Default for KafkaOptions {
             follow: false,
             start: StartAt::default(),
             properties: Vec::new(),
+            msk_iam: false,
             telemetry_file: None,
             telemetry_interval: std::time::Duration::from_secs(10),
         }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::support::{authlake, authlake_bin, authlake_ok, Tansu};
 
 mod faults;
+mod msk;
 
 async fn create_topic(broker: &Tansu, name: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> =
