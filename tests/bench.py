@@ -5,8 +5,11 @@ the same columns); time authlake's ingest into a partitioned lake and
 DuckDB's `COPY ... PARTITION_BY (category, event_date)` of the same file;
 time the KPI queries of queries/ through `authlake query --named` and DuckDB
 running the same SQL over the same Parquet files. Each step's peak RSS is
-measured (a child process per step, its rusage). Prints a table and writes
-JSON (bench.json by default) for comparison over time.
+measured (a child process per step, its rusage). Kafka -> lake
+(`--kafka-events`, default 1M) is timed against a bare librdkafka consumer
+draining the same topic of the same local tansu broker. Prints a table
+(the peer is DuckDB, or librdkafka for Kafka; speedup > 1 means authlake is
+faster) and writes JSON (bench.json by default) for comparison over time.
 """
 import argparse
 import json
@@ -78,14 +81,19 @@ def main():
     ap.add_argument("--work", default="/tmp/authlake-bench")
     ap.add_argument("--json", default="bench.json")
     ap.add_argument("--repeat", type=int, default=3, help="query runs per tool (the best counts)")
+    ap.add_argument("--kafka-events", type=int, default=1000000,
+                    help="events for Kafka -> lake through a local tansu broker (0: skip)")
     args = ap.parse_args()
     import duckdb  # noqa: F401  (installed by bench.sh)
 
-    sizes = [int(s) for s in args.events.split(",")]
+    sizes = [int(s) for s in args.events.split(",") if int(s) > 0]
     results = {"machine": machine(), "authlake": args.authlake, "duckdb": duckdb_version(), "sizes": []}
     for n in sizes:
         results["sizes"].append(run_size(args, n))
         print_table(results["sizes"][-1])
+    if args.kafka_events:
+        results["kafka"] = run_kafka(args, args.kafka_events)
+        print_table(results["kafka"])
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
     print(f"\nwrote {args.json}")
@@ -141,6 +149,77 @@ print(json.dumps({{"seconds": best, "rss": resource.getrusage(resource.RUSAGE_SE
     return {"events": n, "rows": rows, "bytes": size, "steps": steps}
 
 
+# A bare librdkafka consumer draining the topic: the broker's pace.
+DRAIN = r"""
+import sys
+from confluent_kafka import Consumer, TopicPartition
+brokers, topic, parts = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = Consumer({"bootstrap.servers": brokers, "group.id": "bench-drain", "enable.partition.eof": True,
+              "enable.auto.commit": False})
+c.assign([TopicPartition(topic, p, 0) for p in range(parts)])
+eof, n = set(), 0
+while len(eof) < parts:
+    for m in c.consume(10000, 1.0):
+        if m.error():
+            eof.add(m.partition())
+        else:
+            n += 1
+            eof.discard(m.partition())
+print(n, file=sys.stderr)
+"""
+
+
+def run_kafka(args, n):
+    """Kafka -> lake: authlake's backfill against a bare librdkafka consumer,
+    both reading the same topic of a local tansu broker."""
+    import socket
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    work = os.path.join(args.work, f"kafka-{n}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    brokers, url = f"127.0.0.1:{port}", f"tcp://127.0.0.1:{port}"
+    broker = subprocess.Popen([shutil.which("tansu") or "tansu", "broker", "--storage-engine", "memory://tansu/",
+                               "--listener-url", url, "--advertised-listener-url", url],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        data = os.path.join(work, "events.ndjson")
+        measure([args.authlake, "generate", "--events", str(n), "--days", "30", "--seed", "9",
+                 "--end", "2026-11-27T00:00:00Z", "--out", data])
+        parts = 4
+        admin = AdminClient({"bootstrap.servers": brokers})
+        for f in admin.create_topics([NewTopic("bench", parts, 1)]).values():
+            f.result()
+        t = time.perf_counter()
+        p = Producer({"bootstrap.servers": brokers, "compression.codec": "lz4", "linger.ms": 50,
+                      "queue.buffering.max.messages": 1000000})
+        for line in open(data, "rb"):
+            while True:
+                try:
+                    p.produce("bench", line.rstrip(b"\n"))
+                    break
+                except BufferError:
+                    p.poll(0.05)
+        p.flush(120)
+        print(f"\n== Kafka: {n} messages produced to tansu (4 partitions, lz4) in {time.perf_counter() - t:.1f}s")
+        peer = measure([sys.executable, "-c", DRAIN, brokers, "bench", str(parts)])
+        a = measure([args.authlake, "ingest", "--from", f"kafka://{brokers}/bench", "--lake", os.path.join(work, "lake"), "--quiet"])
+        st = step("kafka -> lake (peer: bare librdkafka)", n, a, peer)
+        return {"events": n, "rows": n, "steps": [st]}
+    finally:
+        broker.kill()
+        broker.wait()
+
+
 def step(name, rows, a, d):
     return {
         "step": name,
@@ -156,8 +235,8 @@ def step(name, rows, a, d):
 
 
 def print_table(size):
-    print(f"{'step':<40} {'authlake s':>10} {'duckdb s':>9} {'authlake ev/s':>14} {'duckdb ev/s':>12} "
-          f"{'authlake RSS MiB':>16} {'duckdb RSS MiB':>14} {'speedup':>8}")
+    print(f"{'step':<40} {'authlake s':>10} {'peer s':>9} {'authlake ev/s':>14} {'peer ev/s':>12} "
+          f"{'authlake RSS MiB':>16} {'peer RSS MiB':>14} {'speedup':>8}")
     for s in size["steps"]:
         print(f"{s['step']:<40} {s['authlake_seconds']:>10.2f} {s['duckdb_seconds']:>9.2f} "
               f"{s['authlake_events_per_s']:>14,} {s['duckdb_events_per_s']:>12,} "

@@ -114,6 +114,9 @@ fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
+        // A killed member's partitions move on after 10 s instead of
+        // librdkafka's 45 s (heartbeats run on their own thread).
+        .set("session.timeout.ms", "10000")
         .set("auto.offset.reset", if kopts.start == StartAt::Latest { "latest" } else { "earliest" });
     if kopts.msk_iam {
         c.set("security.protocol", "SASL_SSL").set("sasl.mechanism", "OAUTHBEARER");
