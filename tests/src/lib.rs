@@ -13,6 +13,8 @@
 //! - `kpi`: named queries (golden files in `tests/golden/queries/`),
 //!   detections, metrics pushed to CloudWatch (ministack) exactly once,
 //!   alarms, dashboards, the HTML report in Chromium.
+//! - `kinesis`: the Kinesis source against moto: plain, KPL and CloudWatch
+//!   Logs records over several shards, re-runs, SIGKILL and restart.
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
 
@@ -28,6 +30,8 @@ mod generator;
 mod golden;
 #[cfg(test)]
 mod kafka;
+#[cfg(test)]
+mod kinesis;
 #[cfg(test)]
 mod kpi;
 #[cfg(test)]

@@ -112,11 +112,12 @@ pub async fn run(
     if let Some(s) = args.max_buffer.or(cfg.max_buffer.clone()) {
         opts.max_buffer_bytes = parse_size(&s)?;
     }
-    if from.starts_with("kinesis://") {
-        bail!("source {from}: kinesis:// is not built yet; use file://PATH or kafka://BROKERS/TOPIC");
-    }
     // Resolve the source before anything is opened or started.
-    let source = if from.starts_with("kafka://") {
+    let source = if from.starts_with("kinesis://") {
+        let spec = authlake_kinesis::source::KinesisSpec::parse(&from).map_err(anyhow::Error::msg)?;
+        opts.writer_id = args.writer_id.unwrap_or_else(|| format!("kinesis-{}", &sha256_hex(spec.stream.as_bytes())[..12]));
+        Source::Kinesis(spec, args.follow, parse_duration(&args.telemetry_interval)?)
+    } else if from.starts_with("kafka://") {
         let spec = authlake_kafka::KafkaSpec::parse(&from).map_err(anyhow::Error::msg)?;
         let kcfg = kafka_cfg.clone();
         let mut properties: Vec<(String, String)> = kcfg.properties.into_iter().collect();
@@ -161,6 +162,10 @@ pub async fn run(
             let progress = Arc::new(Progress::default());
             authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
         }
+        Source::Kinesis(spec, follow, telemetry) => {
+            let progress = Arc::new(Progress::default());
+            authlake_kinesis::source::run_kinesis(&lake, &spec, follow, telemetry, &opts, progress, crate::shutdown::signal()).await?
+        }
         Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet).await?,
     };
     println!("{}", summary_line(&summary, &lake));
@@ -174,6 +179,8 @@ pub async fn run(
 enum Source {
     Files(Vec<std::path::PathBuf>),
     Kafka(authlake_kafka::KafkaSpec, authlake_kafka::KafkaOptions),
+    /// The stream, `--follow`, the telemetry interval.
+    Kinesis(authlake_kinesis::source::KinesisSpec, bool, Duration),
 }
 
 /// Runs an ingest with a progress line on a terminal.

@@ -13,6 +13,14 @@
 //! number), the DynamoDB lease table. CloudWatch Logs subscription
 //! payloads need nothing Kinesis-specific: the decoder unpacks them.
 
+pub mod api;
+pub mod client;
+#[cfg(test)]
+mod fake;
 pub mod kpl;
 pub mod lineage;
+pub mod reader;
+#[cfg(test)]
+mod reader_tests;
 pub mod record;
+pub mod source;
