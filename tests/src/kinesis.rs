@@ -4,13 +4,13 @@
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use serde_json::Value;
 
-use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, Moto};
+use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, lake_rows, sigterm, traffic, wait_for_rows, Moto};
 
 async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -39,16 +39,6 @@ async fn put(k: &aws_sdk_kinesis::Client, stream: &str, records: &[Vec<u8>]) {
     }
 }
 
-/// `n` generated events as lines, and the rows they make through a file ingest.
-fn traffic(dir: &std::path::Path, n: u64, seed: u64) -> (Vec<String>, u64) {
-    let input = dir.join(format!("traffic-{seed}.ndjson"));
-    authlake_ok(&["generate", "--events", &n.to_string(), "--days", "5", "--seed", &seed.to_string(), "--end", "2026-11-20T00:00:00Z", "--out", &input.display().to_string()]);
-    let reference = dir.join(format!("reference-{seed}"));
-    let out = authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &reference.display().to_string(), "--quiet"]);
-    let rows: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (std::fs::read_to_string(&input).unwrap().lines().map(String::from).collect(), rows)
-}
-
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();
@@ -72,16 +62,6 @@ fn mixed_records(lines: &[String]) -> Vec<Vec<u8>> {
     }
     out.push(gzip(br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[]}"#));
     out
-}
-
-fn counts(lake: &str) -> (u64, u64, u64) {
-    let out = authlake_ok(&["query", "--lake", lake, "--format", "json", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids, COUNT(DISTINCT source) AS src FROM events"]);
-    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
-    (v[0]["n"].as_u64().unwrap(), v[0]["ids"].as_u64().unwrap(), v[0]["src"].as_u64().unwrap())
-}
-
-fn rows(lake: &str) -> u64 {
-    if std::path::Path::new(lake).join("_authlake/commits").exists() { counts(lake).0 } else { 0 }
 }
 
 fn spawn(moto: &Moto, args: &[&str]) -> Child {
@@ -147,7 +127,7 @@ async fn sigkill_while_following_keeps_every_record_once() {
         std::thread::sleep(Duration::from_millis(2_500 + (i * 977) % 2_000));
         child.kill().unwrap();
         child.wait().unwrap();
-        let n = rows(&lake);
+        let n = lake_rows(&lake);
         if n > 0 {
             let (n, ids, _) = counts(&lake);
             assert_eq!(n, ids, "a duplicate after kill {i}");
@@ -157,12 +137,8 @@ async fn sigkill_while_following_keeps_every_record_once() {
     writer.await.unwrap();
     assert!(seen.iter().any(|n| *n > 0 && *n < expected), "no kill landed mid-stream: {seen:?} of {expected}");
     let last = spawn(&moto, &args);
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while rows(&lake) < expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    assert!(Command::new("kill").args(["-TERM", &last.id().to_string()]).status().unwrap().success());
-    let out = last.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    wait_for_rows(&lake, expected, Duration::from_secs(240));
+    sigterm(&last);
+    finish(last);
     assert_eq!(counts(&lake), (expected, expected, expected));
 }

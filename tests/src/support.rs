@@ -295,3 +295,50 @@ fn wait_for_port(port: u16, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// `n` generated events (mixed formats, seeded) as lines, and how many rows
+/// they make through a file ingest (the reference for stream sources).
+pub fn traffic(dir: &std::path::Path, n: u64, seed: u64) -> (Vec<String>, u64) {
+    let input = dir.join(format!("traffic-{seed}.ndjson"));
+    authlake_ok(&["generate", "--events", &n.to_string(), "--days", "5", "--seed", &seed.to_string(), "--end", "2026-11-20T00:00:00Z", "--out", &input.display().to_string()]);
+    let reference = dir.join(format!("reference-{seed}"));
+    let out = authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &reference.display().to_string(), "--quiet"]);
+    let rows: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (std::fs::read_to_string(&input).unwrap().lines().map(String::from).collect(), rows)
+}
+
+/// Rows, distinct event ids and distinct sources in the lake's events.
+pub fn counts(lake: &str) -> (u64, u64, u64) {
+    let out = authlake_ok(&["query", "--lake", lake, "--format", "json", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids, COUNT(DISTINCT source) AS src FROM events"]);
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    (v[0]["n"].as_u64().unwrap(), v[0]["ids"].as_u64().unwrap(), v[0]["src"].as_u64().unwrap())
+}
+
+/// Rows in the lake; 0 before its first commit.
+pub fn lake_rows(lake: &str) -> u64 {
+    if std::path::Path::new(lake).join("_authlake/commits").exists() { counts(lake).0 } else { 0 }
+}
+
+/// Waits until the lake holds `n` rows (or the deadline passes).
+pub fn wait_for_rows(lake: &str, n: u64, within: std::time::Duration) -> u64 {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let have = lake_rows(lake);
+        if have >= n || std::time::Instant::now() > deadline {
+            return have;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// Asks a running `authlake` to stop (SIGTERM: flush, commit, exit).
+pub fn sigterm(child: &std::process::Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+/// Waits for an `authlake` child and checks it exited cleanly.
+pub fn finish(child: std::process::Child) -> Output {
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}

@@ -226,8 +226,6 @@ fn read(
             Some(Err(e)) => eprintln!("authlake: kafka: {e} (retrying)"),
             Some(Ok(m)) => {
                 let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
-                // A message from before the lake's position (a late seek) is
-                // already in the lake.
                 last_message = Instant::now();
                 // The first message after an assignment: is it where the lake
                 // said, and if not, is that a gap or a broker starting late?

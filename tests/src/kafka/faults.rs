@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{counts, create_topic, ingest_args, produce, sigterm, spawn, traffic, wait_for_rows};
-use crate::support::{duckdb, Tansu};
+use super::{create_topic, ingest_args, produce, spawn};
+use crate::support::{counts, duckdb, finish, sigterm, traffic, wait_for_rows, Tansu};
 
 /// A reproducible pause between 2 and 5 seconds for kill number `i`.
 fn kill_delay(i: u64) -> Duration {
@@ -49,7 +49,7 @@ async fn sigkill_while_consuming_under_load_keeps_every_event_once() {
     let last = spawn(&args);
     assert_eq!(wait_for_rows(&lake, rows, Duration::from_secs(240)), rows);
     sigterm(&last);
-    assert!(last.wait_with_output().unwrap().status.success());
+    finish(last);
     assert_eq!(counts(&lake), (rows, rows, rows));
 }
 
@@ -75,8 +75,7 @@ async fn a_frozen_broker_means_waiting_then_going_on() {
     let total = first_rows + second_rows;
     assert_eq!(wait_for_rows(&lake, total, Duration::from_secs(90)), total);
     sigterm(&child);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    finish(child);
     assert_eq!(counts(&lake), (total, total, total));
 
     // Backfill: frozen while reading, it waits and then reads to the end.
@@ -89,8 +88,7 @@ async fn a_frozen_broker_means_waiting_then_going_on() {
     broker.signal("-STOP");
     std::thread::sleep(Duration::from_secs(6));
     broker.signal("-CONT");
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    finish(child);
     assert_eq!(counts(&lake), (rows, rows, rows));
 }
 

@@ -3,7 +3,7 @@
 //! consumer group of two with a rebalance, compressed topics, dead letters.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -12,7 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 
-use crate::support::{authlake, authlake_bin, authlake_ok, Tansu};
+use crate::support::{authlake, authlake_bin, authlake_ok, counts, finish, sigterm, traffic, wait_for_rows, Tansu};
 
 mod faults;
 mod msk;
@@ -55,23 +55,6 @@ fn produce(brokers: &str, topic: &str, lines: &[String], codec: &str) {
     producer.flush(Duration::from_secs(60)).expect("flush");
 }
 
-/// `n` generated events (mixed formats) as lines, and how many rows they make.
-fn traffic(dir: &std::path::Path, n: u64, seed: u64) -> (Vec<String>, u64) {
-    let input = dir.join(format!("traffic-{seed}.ndjson"));
-    authlake_ok(&["generate", "--events", &n.to_string(), "--days", "5", "--seed", &seed.to_string(), "--end", "2026-11-20T00:00:00Z", "--out", &input.display().to_string()]);
-    let reference = dir.join(format!("reference-{seed}"));
-    let out = authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &reference.display().to_string(), "--quiet"]);
-    let rows: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let lines = std::fs::read_to_string(&input).unwrap().lines().map(String::from).collect();
-    (lines, rows)
-}
-
-fn counts(lake: &str) -> (u64, u64, u64) {
-    let out = authlake_ok(&["query", "--lake", lake, "--format", "json", "SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids, COUNT(DISTINCT source) AS src FROM events"]);
-    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
-    (v[0]["n"].as_u64().unwrap(), v[0]["ids"].as_u64().unwrap(), v[0]["src"].as_u64().unwrap())
-}
-
 fn ingest_args(broker: &Tansu, topic: &str, lake: &str, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = ["ingest", "--from", &format!("kafka://{}/{topic}", broker.brokers()), "--lake", lake, "--quiet"]
         .iter()
@@ -84,22 +67,6 @@ fn ingest_args(broker: &Tansu, topic: &str, lake: &str, extra: &[&str]) -> Vec<S
 
 fn spawn(args: &[String]) -> Child {
     Command::new(authlake_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-fn sigterm(child: &Child) {
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-}
-
-/// Waits until the lake holds `n` rows (or the deadline passes).
-fn wait_for_rows(lake: &str, n: u64, within: Duration) -> u64 {
-    let deadline = Instant::now() + within;
-    loop {
-        let have = if std::path::Path::new(lake).join("_authlake/commits").exists() { counts(lake).0 } else { 0 };
-        if have >= n || Instant::now() > deadline {
-            return have;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 fn group_offsets(broker: &Tansu, group: &str, topic: &str, partitions: i32) -> i64 {
@@ -201,8 +168,7 @@ async fn follow_mode_keeps_reading_and_commits_on_sigterm() {
     std::thread::sleep(Duration::from_millis(300));
     // SIGTERM: what was read is flushed and committed before the exit.
     sigterm(&child);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = finish(child);
     assert!(String::from_utf8_lossy(&out.stdout).contains("ingested"));
     // A restart picks up exactly where the lake says.
     let args = ingest_args(&broker, "live", &lake, &["--group", "live-readers"]);
@@ -233,8 +199,7 @@ async fn two_group_members_share_partitions_without_duplicates() {
         sigterm(c);
     }
     for c in [a, b] {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        finish(c);
     }
     assert_eq!(counts(&lake), (total, total, total));
 }
