@@ -8,16 +8,23 @@
 //! - [`record`]: one Kinesis record (plain, KPL aggregate, CloudWatch Logs
 //!   subscription payload) into rows and dead letters with their `source`.
 //!
-//! Not here yet (issue 5): the GetRecords reader on `aws-sdk-kinesis`, the
-//! lake positions (`kinesis:<stream>/<shard>` → sequence and sub-sequence
-//! number), the DynamoDB lease table. CloudWatch Logs subscription
-//! payloads need nothing Kinesis-specific: the decoder unpacks them.
+//! - [`reader`]: GetRecords over the shards this process reads (every
+//!   shard, or those it leases), within the service limits, into chunks
+//!   for the run loop; the lake's commits hold `kinesis:<stream>/<shard>`
+//!   → last sequence number.
+//! - [`lease`]: the DynamoDB lease table that spreads shards over several
+//!   processes (`--lease-table`).
+//! - [`source`]: `kinesis://STREAM[?start=...]` and the ingest entry point.
+//!
+//! CloudWatch Logs subscription payloads need nothing Kinesis-specific:
+//! the decoder unpacks them.
 
 pub mod api;
 pub mod client;
 #[cfg(test)]
 mod fake;
 pub mod kpl;
+pub mod lease;
 pub mod lineage;
 pub mod reader;
 #[cfg(test)]
