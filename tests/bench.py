@@ -7,9 +7,21 @@ time the KPI queries of queries/ through `authlake query --named` and DuckDB
 running the same SQL over the same Parquet files. Each step's peak RSS is
 measured (a child process per step, its rusage). Kafka -> lake
 (`--kafka-events`, default 1M) is timed against a bare librdkafka consumer
-draining the same topic of the same local tansu broker. Prints a table
-(the peer is DuckDB, or librdkafka for Kafka; speedup > 1 means authlake is
-faster) and writes JSON (bench.json by default) for comparison over time.
+draining the same topic of the same local tansu broker. Kinesis -> lake
+(`--kinesis-events`, default 1M) is timed against a bare boto3 reader
+(ListShards, GetShardIterator TRIM_HORIZON, GetRecords of 10,000) draining
+the same 4-shard stream of a local moto server. moto is a Python server
+(one interpreter, records in memory): both readers are bound by how fast it
+answers GetRecords, so this compares the two readers on moto, not
+authlake's throughput against real Kinesis (which allows 5 GetRecords
+calls and 2 MB per second per shard; authlake keeps to the 5 calls/s,
+the bare reader does not pace itself). moto's PutRecords takes time in
+the square of the records per shard (each record lists the shard's
+sequence numbers): 200k records took 6 min to put on a 2-core machine, 1M
+would take hours and ~2.5 GB of moto memory. Prints a table (the
+peer is DuckDB, librdkafka for Kafka or boto3 for Kinesis; speedup > 1
+means authlake is faster) and writes JSON (bench.json by default) for
+comparison over time.
 """
 import argparse
 import json
@@ -56,8 +68,8 @@ print(json.dumps({"seconds": wall, "rss": rss, "rc": p.returncode, "err": p.stde
 """
 
 
-def measure(cmd):
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
+def measure(cmd, env=None):
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True, env=env)
     r = json.loads(out.stdout)
     if r["rc"] != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{r['err']}")
@@ -83,6 +95,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="query runs per tool (the best counts)")
     ap.add_argument("--kafka-events", type=int, default=1000000,
                     help="events for Kafka -> lake through a local tansu broker (0: skip)")
+    ap.add_argument("--kinesis-events", type=int, default=1000000,
+                    help="events for Kinesis -> lake through a local moto server (0: skip)")
     args = ap.parse_args()
     import duckdb  # noqa: F401  (installed by bench.sh)
 
@@ -94,6 +108,9 @@ def main():
     if args.kafka_events:
         results["kafka"] = run_kafka(args, args.kafka_events)
         print_table(results["kafka"])
+    if args.kinesis_events:
+        results["kinesis"] = run_kinesis(args, args.kinesis_events)
+        print_table(results["kinesis"])
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
     print(f"\nwrote {args.json}")
@@ -220,6 +237,144 @@ def run_kafka(args, n):
         broker.wait()
 
 
+# A bare boto3 reader draining the stream, shard after shard: moto's pace.
+# Prints the record count, then the count per shard, to stderr.
+DRAIN_KINESIS = r"""
+import sys
+import boto3
+stream = sys.argv[1]
+k = boto3.client("kinesis")
+shards, token = [], None
+while True:
+    r = k.list_shards(NextToken=token) if token else k.list_shards(StreamName=stream)
+    shards += [s["ShardId"] for s in r["Shards"]]
+    token = r.get("NextToken")
+    if not token:
+        break
+per_shard = {}
+for shard in shards:
+    it = k.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = 0
+    while it:
+        r = k.get_records(ShardIterator=it, Limit=10000)
+        got += len(r["Records"])
+        it = r.get("NextShardIterator")
+        if not r["Records"] and r.get("MillisBehindLatest", 0) == 0:
+            break
+    per_shard[shard] = got
+print(sum(per_shard.values()), " ".join(f"{s}={c}" for s, c in per_shard.items()), file=sys.stderr)
+"""
+
+
+def lake_rows(lake):
+    import duckdb
+    return duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{lake}/category=*/event_date=*/*.parquet', hive_partitioning = true)"
+    ).fetchone()[0]
+
+
+def run_kinesis(args, n):
+    """Kinesis -> lake: authlake's backfill against a bare boto3 reader,
+    both reading the same 4-shard stream of a local moto server."""
+    import importlib.util
+    import socket
+    import urllib.error
+    import urllib.request
+    import boto3
+    work = os.path.join(args.work, f"kinesis-{n}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    # AWS_REGION for authlake (the Rust SDK), AWS_DEFAULT_REGION for boto3
+    # (botocore does not read AWS_REGION).
+    aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**os.environ, **aws}
+    if importlib.util.find_spec("moto.server"):
+        moto = [sys.executable, "-m", "moto.server"]
+    else:
+        moto = [shutil.which("moto_server") or "moto_server"]
+    log_path = os.path.join(work, "moto.log")
+    log = open(log_path, "wb")
+    server = subprocess.Popen([*moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):
+            if server.poll() is not None:
+                sys.exit(f"moto exited ({server.returncode}); see {log_path}")
+            try:
+                urllib.request.urlopen(endpoint, timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                time.sleep(0.1)
+        else:
+            sys.exit(f"moto did not answer on {endpoint} within 60s; see {log_path}")
+        data = os.path.join(work, "events.ndjson")
+        measure([args.authlake, "generate", "--events", str(n), "--days", "30", "--seed", "9",
+                 "--end", "2026-11-27T00:00:00Z", "--out", data])
+        k = boto3.client("kinesis", endpoint_url=endpoint, region_name=aws["AWS_REGION"],
+                         aws_access_key_id=aws["AWS_ACCESS_KEY_ID"], aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"])
+        k.create_stream(StreamName="bench", ShardCount=4)
+        k.get_waiter("stream_exists").wait(StreamName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+        # PutRecords: at most 500 records and 5 MiB (data + partition keys)
+        # per call. A per-line partition key spreads the lines over the shards.
+        def put(batch):
+            while batch:
+                r = k.put_records(StreamName="bench", Records=batch)
+                if not r.get("FailedRecordCount"):
+                    return
+                batch = [rec for rec, res in zip(batch, r["Records"]) if res.get("ErrorCode")]
+                time.sleep(0.1)
+
+        t = time.perf_counter()
+        batch, size, put_n = [], 0, 0
+        for i, line in enumerate(open(data, "rb")):
+            rec = {"Data": line.rstrip(b"\n"), "PartitionKey": str(i)}
+            rec_size = len(rec["Data"]) + len(rec["PartitionKey"])
+            if rec_size > 2**20:
+                sys.exit(f"line {i + 1} of {data} is over Kinesis's 1 MiB record limit")
+            if len(batch) == 500 or size + rec_size > 5 * 2**20:
+                put(batch)
+                batch, size = [], 0
+            batch.append(rec)
+            size += rec_size
+            put_n += 1
+        if batch:
+            put(batch)
+        put_s = time.perf_counter() - t
+        assert put_n == n, f"{data} has {put_n} lines, expected {n}"
+        print(f"\n== Kinesis: {n} records put to moto (4 shards, PutRecords of 500) in {put_s:.1f}s")
+
+        peer = measure([sys.executable, "-c", DRAIN_KINESIS, "bench"], env=env)
+        seen = peer["err"].strip().splitlines()[-1]
+        print(f"boto3 reader: {seen}")
+        if int(seen.split()[0]) != n:
+            sys.exit(f"the boto3 reader saw {seen.split()[0]} records, expected {n}")
+
+        lake = os.path.join(work, "lake")
+        a = measure([args.authlake, "ingest", "--from", "kinesis://bench", "--lake", lake, "--quiet"], env=env)
+        # A line can give more than one row (CloudTrail MFA lines hold two
+        # calls): the lake must hold what a file ingest of the lines gives.
+        file_lake = os.path.join(work, "file-lake")
+        subprocess.run([args.authlake, "ingest", "--from", "file://" + data, "--lake", file_lake, "--quiet"],
+                       stdout=subprocess.DEVNULL, check=True)
+        rows, want = lake_rows(lake), lake_rows(file_lake)
+        print(f"authlake: {rows} rows in the lake (a file ingest of the same lines: {want})")
+        if rows != want:
+            sys.exit(f"the Kinesis lake holds {rows} rows, a file ingest of the same lines {want}")
+        st = step("kinesis -> lake (peer: bare boto3 GetRecords)", n, a, peer)
+        return {"events": n, "rows": rows, "put_seconds": round(put_s, 3), "steps": [st]}
+    finally:
+        server.kill()
+        server.wait()
+        log.close()
+
+
 def step(name, rows, a, d):
     return {
         "step": name,
@@ -235,10 +390,10 @@ def step(name, rows, a, d):
 
 
 def print_table(size):
-    print(f"{'step':<40} {'authlake s':>10} {'peer s':>9} {'authlake ev/s':>14} {'peer ev/s':>12} "
+    print(f"{'step':<46} {'authlake s':>10} {'peer s':>9} {'authlake ev/s':>14} {'peer ev/s':>12} "
           f"{'authlake RSS MiB':>16} {'peer RSS MiB':>14} {'speedup':>8}")
     for s in size["steps"]:
-        print(f"{s['step']:<40} {s['authlake_seconds']:>10.2f} {s['duckdb_seconds']:>9.2f} "
+        print(f"{s['step']:<46} {s['authlake_seconds']:>10.2f} {s['duckdb_seconds']:>9.2f} "
               f"{s['authlake_events_per_s']:>14,} {s['duckdb_events_per_s']:>12,} "
               f"{s['authlake_peak_rss_mib']:>16,} {s['duckdb_peak_rss_mib']:>14,} {s['speedup_vs_duckdb']:>7.2f}x")
 

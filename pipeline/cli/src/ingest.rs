@@ -62,6 +62,15 @@ pub struct IngestArgs {
     /// tokens signed with the AWS credential chain and region).
     #[arg(long)]
     pub msk_iam: bool,
+    /// Kinesis: share the stream's shards with other `--follow` workers
+    /// through this DynamoDB lease table (created if missing; one table per
+    /// stream and lake). Without it, one process reads every shard.
+    #[arg(long, value_name = "TABLE", requires = "follow")]
+    pub lease_table: Option<String>,
+    /// Kinesis: a worker's lease not renewed for this long is taken over by
+    /// the others [default: 10s].
+    #[arg(long, requires = "lease_table")]
+    pub lease_timeout: Option<String>,
     /// Write the stream consumer's telemetry (lag per partition, events/s,
     /// dead letters, commit latency) to this file in Prometheus text
     /// format, replaced every --telemetry-interval.
@@ -115,8 +124,30 @@ pub async fn run(
     // Resolve the source before anything is opened or started.
     let source = if from.starts_with("kinesis://") {
         let spec = authlake_kinesis::source::KinesisSpec::parse(&from).map_err(anyhow::Error::msg)?;
-        opts.writer_id = args.writer_id.unwrap_or_else(|| format!("kinesis-{}", &sha256_hex(spec.stream.as_bytes())[..12]));
-        Source::Kinesis(spec, args.follow, parse_duration(&args.telemetry_interval)?)
+        let stream_id = &sha256_hex(spec.stream.as_bytes())[..12];
+        let leases = match args.lease_table {
+            None => None,
+            Some(table) => Some(authlake_kinesis::lease::LeaseOptions {
+                table,
+                owner: authlake_kinesis::lease::default_owner(),
+                timeout: match &args.lease_timeout {
+                    Some(t) => parse_duration(t)?,
+                    None => authlake_kinesis::lease::DEFAULT_LEASE_TIMEOUT,
+                },
+            }),
+        };
+        // Lease workers stage apart: none may clean up another's files.
+        opts.writer_id = args.writer_id.unwrap_or_else(|| match &leases {
+            Some(l) => format!("kinesis-{stream_id}-{}", l.owner),
+            None => format!("kinesis-{stream_id}"),
+        });
+        let kopts = authlake_kinesis::source::KinesisOptions {
+            follow: args.follow,
+            telemetry_interval: parse_duration(&args.telemetry_interval)?,
+            telemetry_file: args.telemetry_file.clone(),
+            leases,
+        };
+        Source::Kinesis(spec, kopts)
     } else if from.starts_with("kafka://") {
         let spec = authlake_kafka::KafkaSpec::parse(&from).map_err(anyhow::Error::msg)?;
         let kcfg = kafka_cfg.clone();
@@ -162,9 +193,9 @@ pub async fn run(
             let progress = Arc::new(Progress::default());
             authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
         }
-        Source::Kinesis(spec, follow, telemetry) => {
+        Source::Kinesis(spec, kopts) => {
             let progress = Arc::new(Progress::default());
-            authlake_kinesis::source::run_kinesis(&lake, &spec, follow, telemetry, &opts, progress, crate::shutdown::signal()).await?
+            authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
         }
         Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet).await?,
     };
@@ -179,8 +210,7 @@ pub async fn run(
 enum Source {
     Files(Vec<std::path::PathBuf>),
     Kafka(authlake_kafka::KafkaSpec, authlake_kafka::KafkaOptions),
-    /// The stream, `--follow`, the telemetry interval.
-    Kinesis(authlake_kinesis::source::KinesisSpec, bool, Duration),
+    Kinesis(authlake_kinesis::source::KinesisSpec, authlake_kinesis::source::KinesisOptions),
 }
 
 /// Runs an ingest with a progress line on a terminal.

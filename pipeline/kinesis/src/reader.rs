@@ -2,16 +2,18 @@
 //! children) → decode → hand chunks to the run loop, which buffers, writes
 //! and commits (`authlake_ingest::run_source`).
 //!
-//! One process owns every shard; the lake's commit log is its checkpoint
-//! (`kinesis:<stream>/<shard>` → last sequence number read). A record is
-//! never split across chunks, so a commit covers whole KPL aggregates and
-//! whole CloudWatch Logs payloads, and a restart resumes
+//! The shards read are every shard of the stream, or (`--lease-table`) the
+//! ones this worker leases at the moment. The lake's commit log is the
+//! checkpoint (`kinesis:<stream>/<shard>` → last sequence number read). A
+//! record is never split across chunks, so a commit covers whole KPL
+//! aggregates and whole CloudWatch Logs payloads, and a restart resumes
 //! `AFTER_SEQUENCE_NUMBER` the last one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
+use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::run::now_micros;
 use authlake_ingest::source::{Checkpoint, Chunk};
 use authlake_ingest::SourceEvent;
@@ -19,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{ApiError, KinesisApi, StartFrom};
+use crate::lease::LeaseHandle;
 use crate::lineage::Lineage;
 use crate::record::{decode_record, RecordMeta};
 
@@ -44,6 +47,15 @@ pub struct ReadOptions {
     pub telemetry_interval: Duration,
 }
 
+/// Which shards this process reads.
+pub enum Ownership {
+    /// Every shard, children once their parents are drained.
+    Every,
+    /// The shards a lease table gives this worker; `log` reads the lake's
+    /// position of each shard as it is acquired.
+    Leased { handle: LeaseHandle, log: CommitLog },
+}
+
 /// The lake's position key of a shard.
 pub fn position_key(stream: &str, shard: &str) -> String {
     format!("kinesis:{stream}/{shard}")
@@ -59,6 +71,12 @@ struct ShardState {
     millis_behind: Option<i64>,
 }
 
+impl ShardState {
+    fn new(last: Option<String>) -> Self {
+        ShardState { iterator: None, last, next_call: Instant::now(), backoff: FIRST_BACKOFF, at_tip: false, millis_behind: None }
+    }
+}
+
 /// Reads the stream until the tips (backfill) or until `tx` closes (follow).
 pub async fn read<A: KinesisApi>(
     api: &A,
@@ -66,6 +84,7 @@ pub async fn read<A: KinesisApi>(
     start: &BTreeMap<String, Checkpoint>,
     defaults: &Defaults,
     tx: &mpsc::Sender<SourceEvent>,
+    owner: &mut Ownership,
 ) -> Result<(), ApiError> {
     let stream = opts.stream.as_str();
     let mut lineage = Lineage::new(api.list_shards(stream).await?);
@@ -73,29 +92,34 @@ pub async fn read<A: KinesisApi>(
     let mut drained: HashSet<String> = HashSet::new();
     let mut active: BTreeMap<String, ShardState> = BTreeMap::new();
     let mut reported = Instant::now();
+    let mut first = true;
     loop {
         if tx.is_closed() {
             return Ok(());
         }
-        // New shards appear after a split or merge.
-        if opts.follow && listed.elapsed() >= RELIST_EVERY {
-            match api.list_shards(stream).await {
-                Ok(shards) => lineage = Lineage::new(shards),
-                Err(e) => eprintln!("authlake: kinesis: listing shards of {stream}: {e} (retrying)"),
+        match owner {
+            Ownership::Every => {
+                // New shards appear after a split or merge.
+                if opts.follow && listed.elapsed() >= RELIST_EVERY {
+                    match api.list_shards(stream).await {
+                        Ok(shards) => lineage = Lineage::new(shards),
+                        Err(e) => eprintln!("authlake: kinesis: listing shards of {stream}: {e} (retrying)"),
+                    }
+                    listed = Instant::now();
+                }
+                // Children join once their parents are drained.
+                for id in lineage.ready(&drained) {
+                    let last = start.get(&position_key(stream, id)).and_then(|c| c.sequence.clone());
+                    active.entry(id.to_string()).or_insert_with(|| ShardState::new(last));
+                }
             }
-            listed = Instant::now();
+            Ownership::Leased { handle, log } => {
+                if (first || handle.changed()) && !follow_leases(handle, log, stream, &mut active, &drained, tx).await? {
+                    return Ok(());
+                }
+            }
         }
-        // Children join once their parents are drained.
-        for id in lineage.ready(&drained) {
-            active.entry(id.to_string()).or_insert_with(|| ShardState {
-                iterator: None,
-                last: start.get(&position_key(stream, id)).and_then(|c| c.sequence.clone()),
-                next_call: Instant::now(),
-                backoff: FIRST_BACKOFF,
-                at_tip: false,
-                millis_behind: None,
-            });
-        }
+        first = false;
         if !opts.follow && active.values().all(|s| s.at_tip) {
             return Ok(());
         }
@@ -106,6 +130,11 @@ pub async fn read<A: KinesisApi>(
         // The shard whose turn comes first (5 calls/s/shard at most).
         let Some((id, due)) = active.iter().filter(|(_, s)| opts.follow || !s.at_tip).map(|(id, s)| (id.clone(), s.next_call)).min_by_key(|(_, t)| *t)
         else {
+            if let Ownership::Leased { .. } = owner {
+                // No lease yet (or every one finished): wait for the next.
+                tokio::time::sleep(IDLE_POLL / 4).await;
+                continue;
+            }
             return Ok(());
         };
         tokio::time::sleep_until(due).await;
@@ -150,6 +179,7 @@ pub async fn read<A: KinesisApi>(
         state.millis_behind = page.millis_behind_latest;
         state.at_tip = page.records.is_empty() && page.millis_behind_latest.unwrap_or(0) == 0;
         state.next_call = Instant::now() + if state.at_tip { IDLE_POLL } else { MIN_CALL_GAP };
+        let ended = page.next_iterator.is_none();
         match page.next_iterator {
             Some(next) => state.iterator = Some(next),
             None => {
@@ -161,7 +191,61 @@ pub async fn read<A: KinesisApi>(
         if chunk.payloads > 0 && tx.send(SourceEvent::Chunk(chunk)).await.is_err() {
             return Ok(());
         }
+        // A leased shard is finished in the table only once its end is in
+        // the lake: the children's owners start from there.
+        if let (true, Ownership::Leased { handle, .. }) = (ended, &mut *owner) {
+            if !commit_now(tx).await {
+                return Ok(());
+            }
+            handle.finished(&id);
+        }
     }
+}
+
+/// Follows the lease table's answer: lost shards are dropped (what was
+/// read from them is committed at once, for their next owner), new ones
+/// start from the lake's position, which the run loop is told about.
+/// False when the run loop has stopped.
+async fn follow_leases(
+    handle: &mut LeaseHandle,
+    log: &mut CommitLog,
+    stream: &str,
+    active: &mut BTreeMap<String, ShardState>,
+    drained: &HashSet<String>,
+    tx: &mpsc::Sender<SourceEvent>,
+) -> Result<bool, ApiError> {
+    let owned = handle.owned();
+    let lost: Vec<String> = active.keys().filter(|k| !owned.contains(*k)).cloned().collect();
+    for id in &lost {
+        active.remove(id);
+    }
+    if !lost.is_empty() && !commit_now(tx).await {
+        return Ok(false);
+    }
+    let new: Vec<&String> = owned.iter().filter(|k| !active.contains_key(*k) && !drained.contains(*k)).collect();
+    if new.is_empty() {
+        return Ok(true);
+    }
+    log.refresh().await.map_err(|e| ApiError::Other(format!("reading the lake's positions: {e}")))?;
+    let mut started = BTreeMap::new();
+    for id in new {
+        let key = position_key(stream, id);
+        let at = log.state.positions.get(&key).cloned();
+        eprintln!("authlake: kinesis: reading {id} from {}", at.as_ref().and_then(|c| c.sequence.as_deref()).unwrap_or("the start"));
+        active.insert(id.clone(), ShardState::new(at.as_ref().and_then(|c| c.sequence.clone())));
+        started.extend(at.map(|c| (key, c)));
+    }
+    Ok(tx.send(SourceEvent::Started(started)).await.is_ok())
+}
+
+/// Asks the run loop to commit everything sent so far and waits for it.
+async fn commit_now(tx: &mpsc::Sender<SourceEvent>) -> bool {
+    let (ack, done) = std::sync::mpsc::sync_channel(1);
+    if tx.send(SourceEvent::CommitNow(ack)).await.is_err() {
+        return false;
+    }
+    // The reader has its own thread: blocking it here holds nothing else up.
+    matches!(done.recv(), Ok(Ok(())))
 }
 
 fn retry_later(state: &mut ShardState, shard: &str, e: &ApiError) {

@@ -40,7 +40,7 @@ fn split_stream() -> FakeKinesis {
 async fn backfill(api: &FakeKinesis, start: &BTreeMap<String, Checkpoint>) -> (Vec<String>, BTreeMap<String, Checkpoint>) {
     let opts = ReadOptions { stream: "auth".into(), start: StartFrom::TrimHorizon, follow: false, telemetry_interval: Duration::from_secs(3600) };
     let (tx, mut rx) = mpsc::channel(1024);
-    read(api, &opts, start, &Defaults::default(), &tx).await.unwrap();
+    read(api, &opts, start, &Defaults::default(), &tx, &mut crate::reader::Ownership::Every).await.unwrap();
     drop(tx);
     let (mut ids, mut positions) = (Vec::new(), start.clone());
     while let Some(SourceEvent::Chunk(c)) = rx.recv().await {

@@ -2,15 +2,21 @@
 //! ingest entry point.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authlake_ingest::lake::commit::CommitLog;
+use authlake_ingest::lake::LakeError;
 use authlake_ingest::source::SourceError;
 use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress};
+use tokio::sync::watch;
 
-use crate::api::{KinesisApi, StartFrom};
+use crate::api::{ApiError, KinesisApi, StartFrom};
 use crate::client::SdkKinesis;
-use crate::reader::{read, ReadOptions};
+use crate::lease::dynamo::DynamoLeases;
+use crate::lease::{LeaseOptions, LeaseWorker};
+use crate::reader::{read, Ownership, ReadOptions};
 
 /// A parsed `--from kinesis://...`.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,27 +50,98 @@ impl KinesisSpec {
     }
 }
 
+/// How a Kinesis ingest runs, besides the stream.
+#[derive(Debug, Clone)]
+pub struct KinesisOptions {
+    /// Keep polling the tips until shutdown instead of ending there.
+    pub follow: bool,
+    /// Lag and rate are logged (and written to `telemetry_file`) this often.
+    pub telemetry_interval: Duration,
+    /// Where the telemetry is written as Prometheus text, if anywhere.
+    pub telemetry_file: Option<PathBuf>,
+    /// Share the shards with other workers through this lease table.
+    pub leases: Option<LeaseOptions>,
+}
+
 /// Ingests the stream into the lake: to the tips captured as it reads
 /// (backfill), or (`follow`) until `shutdown`.
 pub async fn run_kinesis(
     lake: &Lake,
     spec: &KinesisSpec,
-    follow: bool,
-    telemetry_interval: Duration,
+    kopts: &KinesisOptions,
     opts: &IngestOptions,
     progress: Arc<Progress>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<IngestSummary, IngestError> {
     let api = Arc::new(SdkKinesis::from_env().await);
     // An unknown stream or unreachable endpoint is a one-line error up front.
     api.list_shards(&spec.stream).await.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?;
-    let read_opts = ReadOptions { stream: spec.stream.clone(), start: spec.start.clone(), follow, telemetry_interval };
-    let defaults = opts.defaults.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let reader = move |start, tx| {
-        runtime.block_on(read(&*api, &read_opts, &start, &defaults, &tx)).map_err(|e| SourceError::Stream(format!("kinesis: {e}")))
+    // One shutdown for the lease loop and every run below.
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let leases = match &kopts.leases {
+        None => None,
+        Some(l) => {
+            let table = Arc::new(DynamoLeases::from_env(&l.table).await);
+            let started = LeaseWorker::start(table, api.clone(), spec.stream.clone(), l.clone()).await;
+            Some(started.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?)
+        }
     };
-    run_source(lake, opts, progress, shutdown, reader, |_| {}).await
+    let total = IngestSummary::default();
+    let result = loop {
+        let read_opts = ReadOptions { stream: spec.stream.clone(), start: spec.start.clone(), follow: kopts.follow, telemetry_interval: kopts.telemetry_interval };
+        let (api, defaults, lake2) = (api.clone(), opts.defaults.clone(), lake.clone());
+        let handle = leases.as_ref().map(|(_, h)| h.clone());
+        let runtime = tokio::runtime::Handle::current();
+        let reader = move |start, tx| {
+            runtime.block_on(async {
+                let mut owner = match handle {
+                    None => Ownership::Every,
+                    Some(handle) => Ownership::Leased { handle, log: CommitLog::load(&lake2).await.map_err(|e| ApiError::Other(e.to_string()))? },
+                };
+                read(&*api, &read_opts, &start, &defaults, &tx, &mut owner).await
+            })
+            .map_err(|e| SourceError::Stream(format!("kinesis: {e}")))
+        };
+        let mut stopped = stop.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        match run_source(lake, opts, progress.clone(), shutdown, reader, |_| {}).await {
+            // Another worker committed a shard this one read: what this one
+            // buffered is dropped (uncommitted, so nothing is lost) and every
+            // shard restarts from the lake.
+            Err(IngestError::Lake(LakeError::PositionConflict { key, .. })) if leases.is_some() && !*stop.borrow() => {
+                eprintln!("authlake: kinesis: another worker committed {key}; restarting from the lake's positions");
+            }
+            Ok(s) => break Ok(add(total, s)),
+            Err(e) => break Err(e),
+        }
+    };
+    // Leases go back only now, after the last commit.
+    if let Some((worker, _)) = leases {
+        worker.stop().await;
+    }
+    result
+}
+
+/// Sums the runs of one ingest (restarts after a position conflict).
+fn add(mut total: IngestSummary, s: IngestSummary) -> IngestSummary {
+    total.events += s.events;
+    total.dead_letters += s.dead_letters;
+    total.skipped += s.skipped;
+    total.payloads += s.payloads;
+    total.bytes += s.bytes;
+    total.files += s.files;
+    total.commits += s.commits;
+    total.recovered_moves += s.recovered_moves;
+    total.recovered_removals += s.recovered_removals;
+    total.elapsed += s.elapsed;
+    total.interrupted |= s.interrupted;
+    total
 }
 
 #[cfg(test)]

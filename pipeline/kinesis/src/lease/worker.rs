@@ -46,8 +46,9 @@ impl LeaseHandle {
 struct Held {
     counter: u64,
     renewed: Instant,
-    /// Stolen leases are handed to the reader only from then on, giving
-    /// the previous owner a renewal period to notice and commit.
+    /// Stolen leases are handed to the reader only from then on (one lease
+    /// timeout later), giving the previous owner time to notice at its next
+    /// renewal and commit what it read, so this worker starts from there.
     readable_from: Instant,
 }
 
@@ -168,7 +169,7 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
         let held: BTreeSet<String> = self.held.keys().cloned().collect();
         for t in self.planner.plan(&leases, &self.opts.owner, &held, self.opts.timeout, now) {
             if let Some(l) = self.store.update(&t.key, t.counter, &Change::Own(self.opts.owner.clone())).await? {
-                let wait = if t.stolen { self.opts.renew_every() } else { Duration::ZERO };
+                let wait = if t.stolen { self.opts.timeout } else { Duration::ZERO };
                 eprintln!("authlake: kinesis: {} lease on {}", if t.stolen { "stole" } else { "took" }, t.key);
                 self.held.insert(t.key, Held { counter: l.counter, renewed: Instant::now(), readable_from: Instant::now() + wait });
             }

@@ -1,6 +1,9 @@
 //! The Kinesis source against moto's server: a multi-shard stream of plain,
 //! KPL-aggregated and CloudWatch Logs subscription records, exactly once
-//! across re-runs and across SIGKILLs while following.
+//! across re-runs and across SIGKILLs while following; [`leases`]: workers
+//! sharing shards through a DynamoDB lease table, and a shard split.
+
+mod leases;
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +15,7 @@ use serde_json::Value;
 
 use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, lake_rows, sigterm, traffic, wait_for_rows, Moto};
 
-async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
+pub(crate) async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&moto.endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -22,12 +25,12 @@ async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::new(&conf)
 }
 
-async fn create_stream(k: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
+pub(crate) async fn create_stream(k: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
     k.create_stream().stream_name(name).shard_count(shards).send().await.expect("create stream");
 }
 
 /// Puts records (partition keys spread them over the shards), 500 per call.
-async fn put(k: &aws_sdk_kinesis::Client, stream: &str, records: &[Vec<u8>]) {
+pub(crate) async fn put(k: &aws_sdk_kinesis::Client, stream: &str, records: &[Vec<u8>]) {
     for (n, batch) in records.chunks(500).enumerate() {
         let entries = batch
             .iter()
@@ -64,7 +67,7 @@ fn mixed_records(lines: &[String]) -> Vec<Vec<u8>> {
     out
 }
 
-fn spawn(moto: &Moto, args: &[&str]) -> Child {
+pub(crate) fn spawn(moto: &Moto, args: &[&str]) -> Child {
     Command::new(authlake_bin()).args(args).envs(moto.env()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
