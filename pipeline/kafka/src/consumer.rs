@@ -22,7 +22,9 @@ use tokio::sync::mpsc;
 use crate::context::{IngestContext, ProbeContext};
 use crate::msk::MskIam;
 use crate::resume::Resume;
-use crate::telemetry::{lags, PartitionLag, Telemetry};
+use authlake_ingest::telemetry::{Lag, Telemetry};
+
+use crate::lag::lags;
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
 
 /// Hand decoded messages over at least this often (bytes or messages).
@@ -185,7 +187,7 @@ fn read(
     }
 
     let mut at_eof: HashSet<(String, i32)> = HashSet::new();
-    let mut telemetry = Telemetry::new(kopts.telemetry_file.clone());
+    let mut telemetry = Telemetry::new("kafka", kopts.telemetry_file.clone());
     let mut last_report = Instant::now();
     let mut last_read_ms: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut last_message = Instant::now();
@@ -311,7 +313,7 @@ fn backfill_done(ctx: &IngestContext, partitions: &[(String, i32)], at_eof: &Has
 }
 
 /// Lag of every partition being read, against the broker's high watermarks.
-fn partition_lags(consumer: &BaseConsumer<IngestContext>, last_read_ms: &BTreeMap<(String, i32), i64>) -> Vec<PartitionLag> {
+fn partition_lags(consumer: &BaseConsumer<IngestContext>, last_read_ms: &BTreeMap<(String, i32), i64>) -> Vec<Lag> {
     let next = consumer.context().next.lock().expect("next lock").clone();
     let high: BTreeMap<(String, i32), i64> = next
         .keys()

@@ -6,8 +6,8 @@
 //! - [`resume`]: checking that a partition resumed where the lake said
 //!   (a gap, or a broker that started at the next batch).
 //! - [`msk`]: Amazon MSK IAM tokens (OAUTHBEARER signed with SigV4).
-//! - [`telemetry`]: lag, rate, dead letters and commit latency, logged
-//!   and written as a Prometheus text file.
+//! - [`lag`]: lag per partition for the telemetry (`authlake_ingest::telemetry`),
+//!   logged and written as a Prometheus text file.
 //! - [`context`]: consumer-group rebalances: revoked partitions are
 //!   flushed and committed to the lake before they go; assigned ones start
 //!   from the lake's positions.
@@ -21,7 +21,7 @@ pub mod context;
 pub mod resume;
 pub mod msk;
 pub mod spec;
-pub mod telemetry;
+pub mod lag;
 
 pub use consumer::run_kafka;
 pub use spec::{KafkaOptions, KafkaSpec, StartAt};

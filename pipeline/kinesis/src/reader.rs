@@ -10,13 +10,16 @@
 //! `AFTER_SEQUENCE_NUMBER` the last one.
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::run::now_micros;
 use authlake_ingest::source::{Checkpoint, Chunk};
-use authlake_ingest::SourceEvent;
+use authlake_ingest::telemetry::{Lag, Telemetry};
+use authlake_ingest::{Progress, SourceEvent};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -44,7 +47,12 @@ pub struct ReadOptions {
     pub start: StartFrom,
     /// Keep polling until the run loop stops, instead of ending at the tips.
     pub follow: bool,
+    /// Lag (`MillisBehindLatest` per shard), events/s and dead letters are
+    /// logged this often, and written to `telemetry_file` if set.
     pub telemetry_interval: Duration,
+    pub telemetry_file: Option<PathBuf>,
+    /// The run's counters, for the telemetry.
+    pub progress: Arc<Progress>,
 }
 
 /// Which shards this process reads.
@@ -92,6 +100,7 @@ pub async fn read<A: KinesisApi>(
     let mut drained: HashSet<String> = HashSet::new();
     let mut active: BTreeMap<String, ShardState> = BTreeMap::new();
     let mut reported = Instant::now();
+    let mut telemetry = Telemetry::new("kinesis", opts.telemetry_file.clone());
     let mut first = true;
     loop {
         if tx.is_closed() {
@@ -124,7 +133,8 @@ pub async fn read<A: KinesisApi>(
             return Ok(());
         }
         if reported.elapsed() >= opts.telemetry_interval {
-            report(stream, &active);
+            let snapshot = telemetry.snapshot(&opts.progress, lags(stream, &active));
+            telemetry.report(&snapshot);
             reported = Instant::now();
         }
         // The shard whose turn comes first (5 calls/s/shard at most).
@@ -256,7 +266,13 @@ fn retry_later(state: &mut ShardState, shard: &str, e: &ApiError) {
     state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
 }
 
-fn report(stream: &str, active: &BTreeMap<String, ShardState>) {
-    let lags: Vec<String> = active.iter().map(|(id, s)| format!("{id}={}ms", s.millis_behind.map_or("?".into(), |m| m.to_string()))).collect();
-    eprintln!("authlake: kinesis: {stream}: behind latest {}", lags.join(" "));
+/// `MillisBehindLatest` of every shard being read: the ingest lag.
+fn lags(stream: &str, active: &BTreeMap<String, ShardState>) -> Vec<Lag> {
+    active
+        .iter()
+        .filter_map(|(id, s)| {
+            let ms = s.millis_behind?;
+            Some(Lag { labels: vec![("stream", stream.to_string()), ("shard", id.clone())], messages: None, seconds: ms as f64 / 1000.0 })
+        })
+        .collect()
 }

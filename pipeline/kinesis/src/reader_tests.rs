@@ -38,7 +38,14 @@ fn split_stream() -> FakeKinesis {
 
 /// Reads to the tips; returns event ids in arrival order and the last positions.
 async fn backfill(api: &FakeKinesis, start: &BTreeMap<String, Checkpoint>) -> (Vec<String>, BTreeMap<String, Checkpoint>) {
-    let opts = ReadOptions { stream: "auth".into(), start: StartFrom::TrimHorizon, follow: false, telemetry_interval: Duration::from_secs(3600) };
+    let opts = ReadOptions {
+        stream: "auth".into(),
+        start: StartFrom::TrimHorizon,
+        follow: false,
+        telemetry_interval: Duration::from_secs(3600),
+        telemetry_file: None,
+        progress: Default::default(),
+    };
     let (tx, mut rx) = mpsc::channel(1024);
     read(api, &opts, start, &Defaults::default(), &tx, &mut crate::reader::Ownership::Every).await.unwrap();
     drop(tx);

@@ -86,13 +86,20 @@ pub async fn run_kinesis(
         None => None,
         Some(l) => {
             let table = Arc::new(DynamoLeases::from_env(&l.table).await);
-            let started = LeaseWorker::start(table, api.clone(), spec.stream.clone(), l.clone()).await;
+            let started = LeaseWorker::start(table, api.clone(), spec.stream.clone(), l.clone(), stop.clone()).await;
             Some(started.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?)
         }
     };
     let total = IngestSummary::default();
     let result = loop {
-        let read_opts = ReadOptions { stream: spec.stream.clone(), start: spec.start.clone(), follow: kopts.follow, telemetry_interval: kopts.telemetry_interval };
+        let read_opts = ReadOptions {
+            stream: spec.stream.clone(),
+            start: spec.start.clone(),
+            follow: kopts.follow,
+            telemetry_interval: kopts.telemetry_interval,
+            telemetry_file: kopts.telemetry_file.clone(),
+            progress: progress.clone(),
+        };
         let (api, defaults, lake2) = (api.clone(), opts.defaults.clone(), lake.clone());
         let handle = leases.as_ref().map(|(_, h)| h.clone());
         let runtime = tokio::runtime::Handle::current();

@@ -84,7 +84,8 @@ async fn two_workers_share_the_shards_and_one_takes_over_when_the_other_is_kille
     let args = ["ingest", "--from", "kinesis://shared", "--lake", &lake, "--follow", "--lease-table", "leases", "--lease-timeout", "3s", "--commit-interval", "1s", "--quiet"];
     put(&k, "shared", &records[..10_000]).await;
     let a = spawn(&moto, &args);
-    let b = spawn(&moto, &args);
+    let telemetry = dir.path().join("b.prom").display().to_string();
+    let b = spawn(&moto, &[&args[..], &["--telemetry-file", &telemetry, "--telemetry-interval", "1s"]].concat());
     let (pa, pb) = (a.id().to_string(), b.id().to_string());
     // Records keep arriving while the workers balance.
     let streamed = records[10_000..40_000].to_vec();
@@ -115,6 +116,10 @@ async fn two_workers_share_the_shards_and_one_takes_over_when_the_other_is_kille
     let owners = eventually(Duration::from_secs(60), async || per_owner(&leases(&d, "leases").await), |m| m.get(&pb) == Some(&4)).await;
     assert_eq!(owners.get(&pb), Some(&4), "b took a's leases: {owners:?}");
     assert_eq!(wait_for_rows(&lake, expected, Duration::from_secs(240)), expected);
+    // b's telemetry: MillisBehindLatest per shard as the lag, counters.
+    let text = std::fs::read_to_string(&telemetry).unwrap();
+    assert!(text.contains("authlake_kinesis_consumer_lag_seconds{stream=\"shared\",shard=\"shardId-"), "{text}");
+    assert!(text.contains("authlake_events_ingested_total ") && text.contains("authlake_dead_letters_total 0"), "{text}");
     sigterm(&b);
     finish(b);
     assert_eq!(counts(&lake), (expected, expected, expected));

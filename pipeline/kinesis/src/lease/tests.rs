@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
+
 use super::fake::FakeLeases;
 use super::plan::{ready, Planner, Take};
 use super::*;
@@ -105,11 +107,11 @@ async fn settle(handles: &mut [&mut LeaseHandle], check: impl Fn(&[BTreeSet<Stri
 async fn two_workers_split_the_shards_and_one_takes_over_when_the_other_dies() {
     let table = Arc::new(FakeLeases::default());
     let api = stream(4);
-    let (wa, mut ha) = LeaseWorker::start(table.clone(), api.clone(), "s".into(), opts("a")).await.unwrap();
+    let (wa, mut ha) = LeaseWorker::start(table.clone(), api.clone(), "s".into(), opts("a"), watch::channel(false).1).await.unwrap();
     let owned = settle(&mut [&mut ha], |o| o[0].len() == 4).await;
     assert_eq!(owned[0].len(), 4, "a alone owns every shard");
 
-    let (wb, mut hb) = LeaseWorker::start(table.clone(), api.clone(), "s".into(), opts("b")).await.unwrap();
+    let (wb, mut hb) = LeaseWorker::start(table.clone(), api.clone(), "s".into(), opts("b"), watch::channel(false).1).await.unwrap();
     let owned = settle(&mut [&mut ha, &mut hb], |o| o[0].len() == 2 && o[1].len() == 2).await;
     assert_eq!((owned[0].len(), owned[1].len()), (2, 2), "b stole its share: {owned:?}");
     assert!(owned[0].is_disjoint(&owned[1]));

@@ -59,8 +59,16 @@ pub struct LeaseWorker {
 }
 
 impl LeaseWorker {
-    /// Creates the table if needed, then runs the loop on the runtime.
-    pub async fn start<S, A>(store: Arc<S>, api: Arc<A>, stream: String, opts: LeaseOptions) -> Result<(Self, LeaseHandle), LeaseError>
+    /// Creates the table if needed, then runs the loop on the runtime. Once
+    /// `draining` turns true (shutdown) no more leases are taken; those held
+    /// are renewed until [`stop`](Self::stop).
+    pub async fn start<S, A>(
+        store: Arc<S>,
+        api: Arc<A>,
+        stream: String,
+        opts: LeaseOptions,
+        draining: watch::Receiver<bool>,
+    ) -> Result<(Self, LeaseHandle), LeaseError>
     where
         S: LeaseStore + 'static,
         A: KinesisApi + 'static,
@@ -69,7 +77,7 @@ impl LeaseWorker {
         let (owned_tx, owned) = watch::channel(BTreeSet::new());
         let (finished, finished_rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = oneshot::channel();
-        let mut lp = Loop { store, api, stream, opts, held: BTreeMap::new(), planner: Planner::default(), owned: owned_tx };
+        let mut lp = Loop { store, api, stream, opts, held: BTreeMap::new(), planner: Planner::default(), owned: owned_tx, draining };
         lp.sync_shards().await;
         let task = tokio::spawn(async move { lp.run(finished_rx, stop_rx).await });
         Ok((LeaseWorker { stop, task }, LeaseHandle { owned, finished }))
@@ -97,6 +105,7 @@ struct Loop<S, A> {
     held: BTreeMap<String, Held>,
     planner: Planner,
     owned: watch::Sender<BTreeSet<String>>,
+    draining: watch::Receiver<bool>,
 }
 
 impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
@@ -116,7 +125,10 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
             }
             // Renew what we hold; a lease we could not renew is lost.
             self.renew().await;
-            // Scan and take our share.
+            // Scan and take our share (not while shutting down).
+            if *self.draining.borrow() {
+                continue;
+            }
             if let Err(e) = self.take().await {
                 eprintln!("authlake: kinesis: {e} (retrying)");
             }

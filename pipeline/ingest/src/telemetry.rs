@@ -1,5 +1,6 @@
-//! Consumer telemetry: lag per partition, events/s, dead letters and
-//! commit latency, logged periodically and written for scrapers.
+//! Stream consumer telemetry (Kafka, Kinesis): lag per partition or shard,
+//! events/s, dead letters and commit latency, logged periodically and
+//! written for scrapers.
 //!
 //! The export is a Prometheus text file (`--telemetry-file`), replaced
 //! atomically each period: node_exporter's textfile collector, the
@@ -8,30 +9,48 @@
 //! reach CloudWatch through `--push-metrics`; this file is the live view
 //! of the consumer itself.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use authlake_ingest::Progress;
+use crate::run::Progress;
 
-/// One partition's position against the broker's end.
+/// One partition's (shard's) position against the stream's end.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PartitionLag {
-    pub topic: String,
-    pub partition: i32,
-    /// Messages between the next offset to read and the high watermark.
-    pub messages: i64,
-    /// Age of the last message read, when messages are waiting; 0 when
-    /// caught up.
+pub struct Lag {
+    /// Prometheus labels naming it, e.g. `topic` and `partition`.
+    pub labels: Vec<(&'static str, String)>,
+    /// Messages between the next one to read and the end, where the source
+    /// says (Kafka's high watermark; Kinesis gives only time).
+    pub messages: Option<i64>,
+    /// How far behind the newest record the reader is: the age of the last
+    /// message read while more wait (Kafka), `MillisBehindLatest` (Kinesis);
+    /// 0 when caught up.
     pub seconds: f64,
+}
+
+impl Lag {
+    fn label_text(&self) -> String {
+        let pairs: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        format!("{{{}}}", pairs.join(","))
+    }
+
+    fn short(&self) -> String {
+        let name: Vec<&str> = self.labels.iter().map(|(_, v)| v.as_str()).collect();
+        match self.messages {
+            Some(m) => format!("{}={m}({:.0}s)", name.join("/"), self.seconds),
+            None => format!("{}={:.1}s", name.join("/"), self.seconds),
+        }
+    }
 }
 
 /// A telemetry period's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    pub lags: Vec<PartitionLag>,
+    /// `kafka` or `kinesis`: names the lag metrics and the log line.
+    pub source: &'static str,
+    pub lags: Vec<Lag>,
     pub events_per_second: f64,
     pub events: u64,
     pub dead_letters: u64,
@@ -41,24 +60,26 @@ pub struct Snapshot {
 
 /// Counts the rate between periods.
 pub struct Telemetry {
+    source: &'static str,
     file: Option<PathBuf>,
     last: Instant,
     last_events: u64,
 }
 
 impl Telemetry {
-    pub fn new(file: Option<PathBuf>) -> Self {
-        Telemetry { file, last: Instant::now(), last_events: 0 }
+    pub fn new(source: &'static str, file: Option<PathBuf>) -> Self {
+        Telemetry { source, file, last: Instant::now(), last_events: 0 }
     }
 
     /// A snapshot from the run's counters and the partitions' lag.
-    pub fn snapshot(&mut self, progress: &Progress, lags: Vec<PartitionLag>) -> Snapshot {
+    pub fn snapshot(&mut self, progress: &Progress, lags: Vec<Lag>) -> Snapshot {
         let events = progress.events.load(Ordering::Relaxed);
         let over = self.last.elapsed().max(Duration::from_millis(1)).as_secs_f64();
         let rate = events.saturating_sub(self.last_events) as f64 / over;
         self.last = Instant::now();
         self.last_events = events;
         Snapshot {
+            source: self.source,
             lags,
             events_per_second: rate,
             events,
@@ -70,9 +91,10 @@ impl Telemetry {
 
     /// Logs the snapshot and replaces the export file.
     pub fn report(&self, s: &Snapshot) {
-        let lags: Vec<String> = s.lags.iter().map(|l| format!("{}/{}={}({:.0}s)", l.topic, l.partition, l.messages, l.seconds)).collect();
+        let lags: Vec<String> = s.lags.iter().map(Lag::short).collect();
         eprintln!(
-            "authlake: kafka: {:.0} events/s, {} events, {} dead letters, {} commits (last {:.2}s), lag {}",
+            "authlake: {}: {:.0} events/s, {} events, {} dead letters, {} commits (last {:.2}s), lag {}",
+            s.source,
             s.events_per_second,
             s.events,
             s.dead_letters,
@@ -82,7 +104,7 @@ impl Telemetry {
         );
         if let Some(path) = &self.file {
             if let Err(e) = write_atomically(path, &prometheus(s)) {
-                eprintln!("authlake: kafka: cannot write telemetry to {}: {e}", path.display());
+                eprintln!("authlake: {}: cannot write telemetry to {}: {e}", s.source, path.display());
             }
         }
     }
@@ -97,11 +119,13 @@ pub fn prometheus(s: &Snapshot) -> String {
             let _ = writeln!(out, "{name}{labels} {v}");
         }
     };
-    let per_partition = |f: fn(&PartitionLag) -> f64| -> Vec<(String, f64)> {
-        s.lags.iter().map(|l| (format!("{{topic=\"{}\",partition=\"{}\"}}", escape(&l.topic), l.partition), f(l))).collect()
-    };
-    metric("authlake_kafka_consumer_lag_messages", "gauge", "Messages between the next offset and the high watermark.", &per_partition(|l| l.messages as f64));
-    metric("authlake_kafka_consumer_lag_seconds", "gauge", "Age of the last message read while messages wait (IngestLagSeconds).", &per_partition(|l| l.seconds));
+    let src = s.source;
+    let with_messages: Vec<(String, f64)> = s.lags.iter().filter_map(|l| Some((l.label_text(), l.messages? as f64))).collect();
+    if !with_messages.is_empty() {
+        metric(&format!("authlake_{src}_consumer_lag_messages"), "gauge", "Messages between the next one to read and the end.", &with_messages);
+    }
+    let seconds: Vec<(String, f64)> = s.lags.iter().map(|l| (l.label_text(), l.seconds)).collect();
+    metric(&format!("authlake_{src}_consumer_lag_seconds"), "gauge", "How far behind the newest record the reader is (IngestLagSeconds).", &seconds);
     metric("authlake_events_ingested_total", "counter", "Events written to the lake by this process (EventsIngested).", &[(String::new(), s.events as f64)]);
     metric("authlake_dead_letters_total", "counter", "Records kept as dead letters by this process (DeadLetters).", &[(String::new(), s.dead_letters as f64)]);
     metric("authlake_events_per_second", "gauge", "Events per second over the last period.", &[(String::new(), s.events_per_second)]);
@@ -120,40 +144,15 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-/// Lag per partition from next offsets, high watermarks and last message times.
-pub fn lags(next: &BTreeMap<(String, i32), i64>, high: &BTreeMap<(String, i32), i64>, last_ms: &BTreeMap<(String, i32), i64>, now_ms: i64) -> Vec<PartitionLag> {
-    next.iter()
-        .filter_map(|(k, n)| {
-            let messages = (high.get(k)? - n).max(0);
-            let seconds = match (messages, last_ms.get(k)) {
-                (0, _) | (_, None) => 0.0,
-                (_, Some(t)) => ((now_ms - t).max(0)) as f64 / 1000.0,
-            };
-            Some(PartitionLag { topic: k.0.clone(), partition: k.1, messages, seconds })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn lag_is_messages_behind_and_the_age_of_the_last_read() {
-        let k = |p| ("auth".to_string(), p);
-        let next = BTreeMap::from([(k(0), 90), (k(1), 50), (k(2), 7)]);
-        let high = BTreeMap::from([(k(0), 100), (k(1), 50)]);
-        let last = BTreeMap::from([(k(0), 10_000), (k(1), 11_000)]);
-        let l = lags(&next, &high, &last, 14_000);
-        assert_eq!(l.len(), 2, "no watermark, no figure");
-        assert_eq!((l[0].messages, l[0].seconds), (10, 4.0));
-        assert_eq!((l[1].messages, l[1].seconds), (0, 0.0));
-    }
-
-    #[test]
     fn prometheus_text_has_every_figure_with_labels() {
         let s = Snapshot {
-            lags: vec![PartitionLag { topic: "a\"b".into(), partition: 3, messages: 12, seconds: 1.5 }],
+            source: "kafka",
+            lags: vec![Lag { labels: vec![("topic", "a\"b".into()), ("partition", "3".into())], messages: Some(12), seconds: 1.5 }],
             events_per_second: 250.0,
             events: 1000,
             dead_letters: 2,
@@ -167,5 +166,10 @@ mod tests {
         assert!(text.contains("authlake_dead_letters_total 2\n"));
         assert!(text.contains("authlake_last_commit_seconds 0.25\n"));
         assert_eq!(text.matches("# TYPE").count(), 7);
+        // Kinesis gives time behind only: no message gauge.
+        let k = Snapshot { source: "kinesis", lags: vec![Lag { labels: vec![("stream", "auth".into()), ("shard", "shardId-1".into())], messages: None, seconds: 2.5 }], ..s };
+        let text = prometheus(&k);
+        assert!(text.contains("authlake_kinesis_consumer_lag_seconds{stream=\"auth\",shard=\"shardId-1\"} 2.5\n"), "{text}");
+        assert!(!text.contains("lag_messages"));
     }
 }
