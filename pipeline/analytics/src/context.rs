@@ -21,10 +21,14 @@ pub enum QueryError {
     ReadOnly(String),
     #[error("invalid lake url {0}: {1}")]
     Url(String, String),
+    #[error(transparent)]
+    Lake(#[from] crate::verify::VerifyError),
 }
 
-/// A session with `events` and `dead_letters` registered over `lake`.
+/// A session with `events` and `dead_letters` registered over `lake`,
+/// once the lake's live files are checked against its commit log.
 pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
+    crate::verify::verify_lake(lake).await?;
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", true)

@@ -8,6 +8,8 @@
 //! - [`maintain`]: retention, erasure (`forget`) and compaction by commit.
 //! - [`named`]: the named queries of `queries/` with typed parameters.
 //! - [`catalog`]: DDL for Athena, Glue, Spark and DuckDB over the lake.
+//! - [`verify`]: the live files checked against the commit log before a
+//!   query (missing or truncated files are named, never read as empty).
 
 pub mod context;
 pub mod catalog;
@@ -15,5 +17,6 @@ pub mod export;
 pub mod maintain;
 pub mod named;
 pub mod output;
+pub mod verify;
 
 pub use context::{lake_context, run_sql, run_sql_with, QueryError};

@@ -1,0 +1,105 @@
+//! Before a query reads the lake: every file the commit log says is live
+//! must be there, whole. Query engines list directories, so a deleted
+//! file would otherwise vanish from the answer without a word, and a
+//! truncated one fail with a Parquet error that names no file.
+//!
+//! One listing of the lake and a read of the commit log (a corrupt commit
+//! is reported with its path by the log itself). Sizes are compared with
+//! the ones recorded at commit time, which catches truncation and
+//! replacement without opening a file.
+
+use std::collections::HashMap;
+
+use authlake_ingest::lake::commit::CommitLog;
+use authlake_ingest::lake::{Lake, LakeError};
+use futures::TryStreamExt;
+
+/// A live file that is not as its commit recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lake file {path} {problem}: the lake is damaged (restore the file from a backup, or `authlake forget`/compact it away)")]
+pub struct Damage {
+    /// Relative to the lake root.
+    pub path: String,
+    pub problem: String,
+}
+
+/// Why a lake could not be checked or failed the check.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Damaged(#[from] Damage),
+}
+
+/// Checks the live files against the commit log. A file found missing is
+/// checked once more against a fresh read of the log and the store: a
+/// commit landing or a compaction removing files while the check ran is
+/// not damage.
+pub async fn verify_lake(lake: &Lake) -> Result<(), VerifyError> {
+    match check_once(lake).await? {
+        None => Ok(()),
+        Some(_) => match check_once(lake).await? {
+            None => Ok(()),
+            Some(d) => Err(d.into()),
+        },
+    }
+}
+
+async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
+    // The log first: a file committed after this read is not asked for.
+    let log = CommitLog::load(lake).await?;
+    let listed: HashMap<String, u64> = lake
+        .store
+        .list(None)
+        .map_ok(|m| (m.location.to_string(), m.size))
+        .try_collect()
+        .await
+        .map_err(|e| LakeError::store(&object_store::path::Path::from(""), e))?;
+    let mut live: Vec<_> = log.state.live.values().collect();
+    live.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in live {
+        let problem = match listed.get(&f.path) {
+            Some(size) if *size == f.bytes => continue,
+            Some(size) => format!("has {size} bytes, its commit recorded {}", f.bytes),
+            // Committed a moment ago and still being moved into place.
+            None if f.staging.as_ref().is_some_and(|s| listed.contains_key(s)) => continue,
+            None => "is missing".to_string(),
+        };
+        return Ok(Some(Damage { path: f.path.clone(), problem }));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_and_truncated_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.ndjson");
+        let line = |i: usize, day: u32| {
+            format!(r#"{{"event_id":"e{i}","event_time":"2026-11-{day:02}T10:00:00Z","event_type":"sign_in","outcome":"success","user_pool_id":"p","username":"u"}}"#)
+        };
+        let lines: Vec<String> = (0..40).map(|i| line(i, 10 + (i % 2) as u32)).collect();
+        std::fs::write(&input, lines.join("\n")).unwrap();
+        let lake = Lake::open(&dir.path().join("lake").display().to_string(), true).unwrap();
+        let files = vec![input];
+        authlake_ingest::run_files(&lake, files, &Default::default(), Default::default(), std::future::pending()).await.unwrap();
+        verify_lake(&lake).await.unwrap();
+        let root = dir.path().join("lake");
+        let day = |d: &str| std::fs::read_dir(root.join(format!("category=auth/event_date=2026-11-{d}"))).unwrap().next().unwrap().unwrap().path();
+
+        let truncated = day("10");
+        let len = std::fs::metadata(&truncated).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&truncated).unwrap().set_len(len / 2).unwrap();
+        let err = verify_lake(&lake).await.unwrap_err().to_string();
+        assert!(err.contains("event_date=2026-11-10/") && err.contains(&format!("has {} bytes, its commit recorded {len}", len / 2)), "{err}");
+
+        std::fs::remove_file(day("11")).unwrap();
+        std::fs::remove_file(&truncated).unwrap();
+        let err = verify_lake(&lake).await.unwrap_err().to_string();
+        assert!(err.contains("event_date=2026-11-10/") && err.contains("is missing"), "{err}");
+    }
+}
