@@ -1,19 +1,19 @@
-//! SIGKILL at random moments during an ingest, restart, and every input
-//! record is in the lake exactly once, with no orphan files.
+//! SIGKILL at 20 pseudo-random moments during a file ingest, restart, and
+//! every input record is in the lake exactly once, with no orphan files;
+//! between kills the lake reads cleanly (authlake and DuckDB).
 
-use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use authlake_generator::{generate, Format, Params};
-use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::support::{authlake_bin, ingest, partition_files, query_json, walk};
+use crate::crash_loop::{crash_loop, kill_delay, orphans};
+use crate::support::{authlake_bin, ingest, query_json, walk};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_and_restarted_ingest_leaves_each_record_once() {
-    const EVENTS: u64 = 300_000;
+    const EVENTS: u64 = 1_000_000;
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("traffic.ndjson");
     let params = Params { events: EVENTS, days: 20, seed: 9, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2 };
@@ -35,18 +35,11 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut kills = 0;
-    for _ in 0..8 {
-        let mut child = Command::new(authlake_bin()).args(args(&[])).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.random_range(100..700))).await;
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        child.wait().unwrap();
-    }
-    assert!(kills >= 5, "the ingest finished before it could be killed often enough ({kills} kills)");
+    let lake_s = lake.display().to_string();
+    let spawn = || Command::new(authlake_bin()).args(args(&[])).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let seen = crash_loop(&lake_s, 20, |k| kill_delay(k, Duration::from_millis(150), Duration::from_millis(650)), spawn);
+    assert!(seen.kills >= 20, "the ingest finished before it could be killed 20 times: {seen:?}");
+    assert!(seen.rows.iter().any(|n| *n > 0), "no commit landed between kills: {seen:?}");
     let out = Command::new(authlake_bin()).args(args(&[])).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
@@ -61,16 +54,6 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
     assert_eq!(dead, vec![json!({"n": 0})]);
 
     // No orphans: the partition directories hold exactly the committed files.
-    let mut live = BTreeSet::new();
-    for c in walk(&lake.join("_authlake/commits")) {
-        let commit: serde_json::Value = serde_json::from_slice(&std::fs::read(&c).unwrap()).unwrap();
-        for a in commit["add"].as_array().unwrap() {
-            if a["table"] == "events" {
-                live.insert(lake.join(a["path"].as_str().unwrap()));
-            }
-        }
-    }
-    let on_disk: BTreeSet<_> = partition_files(&lake).into_iter().collect();
-    assert_eq!(on_disk, live);
+    assert!(orphans(&lake).is_empty(), "{:?}", orphans(&lake));
     assert!(walk(&lake.join("_authlake/staging")).iter().all(|p| p.to_string_lossy().contains('#')), "orphan staging files left");
 }

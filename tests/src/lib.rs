@@ -3,18 +3,23 @@
 //! - `golden`: every fixture file decoded and compared with
 //!   `tests/golden/decode/` (regenerate with `UPDATE_GOLDEN=1`).
 //! - `lake`: files → lake → SQL, re-run idempotency, dead letters, paths.
-//! - `crash`: SIGKILL at random moments, restart, exactly once.
+//! - `crash`: SIGKILL at 20 moments of a file ingest, restart, exactly once;
+//!   `crash_loop` is the loop (and the between-kills checks) every source uses.
 //! - `secrets`: no secret from the fixtures anywhere in what was written.
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
-//! - `s3`: the lake on S3 (moto): same rows, racing commits.
+//! - `s3`: the lake on S3 (moto): same rows, racing commits (in-process and
+//!   two processes), writers killed mid-upload.
+//! - `faults`: a full disk (tmpfs) under an ingest; truncated, deleted and
+//!   corrupt lake files named by the query.
 //! - `kafka`: the Kafka source against tansu: backfill, exactly once on
 //!   re-runs, follow and SIGTERM, a group of two, codecs, dead letters.
 //! - `kpi`: named queries (golden files in `tests/golden/queries/`),
 //!   detections, metrics pushed to CloudWatch (ministack) exactly once,
 //!   alarms, dashboards, the HTML report in Chromium.
 //! - `kinesis`: the Kinesis source against moto: plain, KPL and CloudWatch
-//!   Logs records over several shards, re-runs, SIGKILL and restart.
+//!   Logs records over several shards, re-runs, SIGKILL and restart, lease
+//!   workers sharing shards, a shard split.
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
 
@@ -23,7 +28,11 @@ mod compliance;
 #[cfg(test)]
 mod crash;
 #[cfg(test)]
+mod crash_loop;
+#[cfg(test)]
 mod duckdb;
+#[cfg(test)]
+mod faults;
 #[cfg(test)]
 mod generator;
 #[cfg(test)]

@@ -13,7 +13,8 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use serde_json::Value;
 
-use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, lake_rows, sigterm, traffic, wait_for_rows, Moto};
+use crate::crash_loop::{crash_loop, kill_delay};
+use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, sigterm, traffic, wait_for_rows, Moto};
 
 pub(crate) async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -124,19 +125,10 @@ async fn sigkill_while_following_keeps_every_record_once() {
             }
         })
     };
-    let mut seen = Vec::new();
-    for i in 0..4u64 {
-        let mut child = spawn(&moto, &args);
-        std::thread::sleep(Duration::from_millis(2_500 + (i * 977) % 2_000));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let n = lake_rows(&lake);
-        if n > 0 {
-            let (n, ids, _) = counts(&lake);
-            assert_eq!(n, ids, "a duplicate after kill {i}");
-        }
-        seen.push(n);
-    }
+    // 20 kills; between them the lake reads cleanly (authlake and DuckDB).
+    let killed = crash_loop(&lake, 20, |k| kill_delay(k, Duration::from_millis(1_500), Duration::from_millis(3_500)), || spawn(&moto, &args));
+    assert_eq!(killed.kills, 20, "{killed:?}");
+    let seen = killed.rows;
     writer.await.unwrap();
     assert!(seen.iter().any(|n| *n > 0 && *n < expected), "no kill landed mid-stream: {seen:?} of {expected}");
     let last = spawn(&moto, &args);

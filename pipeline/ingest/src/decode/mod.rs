@@ -359,3 +359,5 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fuzz;
