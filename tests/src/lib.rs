@@ -10,6 +10,8 @@
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits (in-process and
 //!   two processes), writers killed mid-upload.
+//! - `hostile`: huge, deep, broken, out-of-range and path-like records
+//!   through `authlake ingest` and an export.
 //! - `faults`: a full disk (tmpfs) under an ingest; truncated, deleted and
 //!   corrupt lake files named by the query.
 //! - `kafka`: the Kafka source against tansu: backfill, exactly once on
@@ -37,6 +39,8 @@ mod faults;
 mod generator;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod kafka;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Shared helpers: paths, the `authlake` binary, reading what a lake holds.
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
 use arrow::array::RecordBatch;
@@ -111,6 +112,20 @@ pub fn duckdb(code: &str) -> String {
     python(&format!("import duckdb\n{code}"))
 }
 
+/// Runs authlake and measures its peak RSS (bytes) from the kernel's
+/// accounting of the child.
+pub fn authlake_peak_rss(args: &[&str]) -> (Output, u64) {
+    let script = "import json, resource, subprocess, sys\n\
+        p = subprocess.run(sys.argv[1:], capture_output=True)\n\
+        sys.stderr.write(p.stderr.decode(errors='replace'))\n\
+        print(json.dumps({'rc': p.returncode, 'out': p.stdout.decode(errors='replace'), 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))";
+    let out = Command::new("python3").arg("-c").arg(script).arg(authlake_bin()).args(args).output().expect("run python3");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rss wrapper output");
+    let rc = v["rc"].as_i64().unwrap() as i32;
+    let status = std::process::ExitStatus::from_raw(rc << 8);
+    (Output { status, stdout: v["out"].as_str().unwrap().as_bytes().to_vec(), stderr: out.stderr }, v["rss"].as_u64().unwrap())
+}
+
 /// Runs a Python script (tests/run.sh installs duckdb, boto3, ...) and
 /// returns what it printed.
 pub fn python(code: &str) -> String {
@@ -150,6 +165,11 @@ impl Moto {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ALLOW_HTTP", "true".into()),
         ]
+    }
+
+    /// Sends a signal (`-STOP`, `-CONT`) to the server.
+    pub fn signal(&self, signal: &str) {
+        assert!(Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap().success());
     }
 
     /// Creates an S3 bucket (an unsigned REST call: moto does not check

@@ -137,3 +137,26 @@ async fn sigkill_while_following_keeps_every_record_once() {
     finish(last);
     assert_eq!(counts(&lake), (expected, expected, expected));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_emulator_means_waiting_then_going_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let moto = Moto::start();
+    let k = client(&moto).await;
+    create_stream(&k, "paused", 2).await;
+    let (lines, expected) = traffic(dir.path(), 20_000, 44);
+    let records: Vec<Vec<u8>> = lines.iter().map(|l| l.clone().into_bytes()).collect();
+    put(&k, "paused", &records[..10_000]).await;
+    let lake = dir.path().join("lake").display().to_string();
+    let child = spawn(&moto, &["ingest", "--from", "kinesis://paused", "--lake", &lake, "--follow", "--commit-interval", "500ms", "--quiet"]);
+    std::thread::sleep(Duration::from_millis(1_500));
+    // The emulator freezes mid-run for 8 s: calls hang, time out, retry.
+    moto.signal("-STOP");
+    std::thread::sleep(Duration::from_secs(8));
+    moto.signal("-CONT");
+    put(&k, "paused", &records[10_000..]).await;
+    assert_eq!(wait_for_rows(&lake, expected, Duration::from_secs(180)), expected);
+    sigterm(&child);
+    finish(child);
+    assert_eq!(counts(&lake), (expected, expected, expected));
+}

@@ -95,6 +95,9 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// 9999-12-31T23:59:59.999999Z, the last instant a timestamp can hold.
+const LAST_MICROS: i64 = 253_402_300_799_999_999;
+
 fn iso(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -105,10 +108,13 @@ fn day(us: i64) -> String {
 
 /// The selection as SQL over `events` (partition-pruned on `event_date`).
 pub fn selection_sql(o: &ExportOptions) -> String {
-    let mut w = vec![
-        format!("event_date >= DATE {} AND event_date <= DATE {}", lit(&day(o.from)), lit(&day(o.to))),
-        format!("event_time >= TIMESTAMP {} AND event_time < TIMESTAMP {}", lit(&iso(o.from)), lit(&iso(o.to))),
-    ];
+    let mut w = vec![format!("event_date >= DATE {}", lit(&day(o.from))), format!("event_time >= TIMESTAMP {}", lit(&iso(o.from)))];
+    // An end past 9999-12-31 (`--to 9999-12-31` is the end of that day)
+    // bounds nothing, and SQL timestamps cannot spell it.
+    if o.to <= LAST_MICROS {
+        w.push(format!("event_date <= DATE {}", lit(&day(o.to))));
+        w.push(format!("event_time < TIMESTAMP {}", lit(&iso(o.to))));
+    }
     if let Some(p) = &o.user_pool {
         w.push(format!("user_pool_id = {}", lit(p)));
     }
