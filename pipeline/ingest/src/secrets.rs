@@ -95,7 +95,62 @@ pub fn scrub_value(v: &mut Value) -> usize {
 /// is replaced by `"[REDACTED]"`; so are the values of unquoted
 /// `key=value` pairs (form bodies, log lines). Never fails.
 pub fn scrub_bytes(input: &[u8]) -> Vec<u8> {
-    scrub_key_value_pairs(&scrub_json_keys(input))
+    scrub_key_value_pairs(&scrub_escaped_json_keys(&scrub_json_keys(input)))
+}
+
+/// JSON inside a JSON string (a CloudWatch Logs `message` holding a Lambda
+/// trigger event: `{\"password\": \"...\"}`): the same secret keys, with
+/// `\"` as the quote, which the pass over the outer level reads as string
+/// content.
+fn scrub_escaped_json_keys(input: &[u8]) -> Vec<u8> {
+    const Q: &[u8] = b"\\\"";
+    // The next `\"` from `from` that is not itself escaped (`\\\"`).
+    let close = |from: usize| -> Option<usize> {
+        let mut j = from;
+        while j + 1 < input.len() {
+            if input[j..].starts_with(Q) && (j == 0 || input[j - 1] != b'\\') {
+                return Some(j);
+            }
+            j += 1;
+        }
+        None
+    };
+    let skip_ws = |mut j: usize| {
+        while j < input.len() && input[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        j
+    };
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if !input[i..].starts_with(Q) {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        let Some(key_end) = close(i + 2) else {
+            out.extend_from_slice(&input[i..]);
+            break;
+        };
+        let key = String::from_utf8_lossy(&input[i + 2..key_end]);
+        let after_key = key_end + 2;
+        out.extend_from_slice(&input[i..after_key]);
+        i = after_key;
+        let colon = skip_ws(i);
+        if colon < input.len() && input[colon] == b':' && secret_key_name(&key) {
+            let start = skip_ws(colon + 1);
+            out.extend_from_slice(&input[i..start]);
+            let end = if input[start..].starts_with(Q) {
+                close(start + 2).map_or(input.len(), |e| e + 2)
+            } else {
+                start + input[start..].iter().position(|b| matches!(b, b',' | b'}' | b']')).unwrap_or(input.len() - start)
+            };
+            out.extend_from_slice(b"\\\"[REDACTED]\\\"");
+            i = end;
+        }
+    }
+    out
 }
 
 fn scrub_json_keys(input: &[u8]) -> Vec<u8> {
@@ -243,5 +298,16 @@ mod tests {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
         assert!(out.contains("\"x\": 1"));
+    }
+
+    #[test]
+    fn scrubs_json_inside_json_strings() {
+        let raw = br#"{"logEvents": [{"message": "{\"request\": {\"password\": \"Old-Secret#1\", \"code\": 4242, \"x\": \"keep\"}, \"session\": \"zz9\\\"tail\"}"}], "broken"#;
+        let out = String::from_utf8(scrub_bytes(raw)).unwrap();
+        for secret in ["Old-Secret#1", "4242", "zz9", "tail"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(out.contains(r#"\"x\": \"keep\""#), "{out}");
+        assert!(out.contains(r#"\"password\": \"[REDACTED]\""#), "{out}");
     }
 }
