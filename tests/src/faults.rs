@@ -88,6 +88,13 @@ fn damaged_lake_files_are_reported_with_their_path() {
     // Deleted: named, never read as empty.
     std::fs::remove_file(victim).unwrap();
     fails_naming(&format!("{} is missing", rel(victim)));
+    // Same size, damaged footer: the failed query reads every live file
+    // and names the one that cannot be read.
+    let mut flipped = original.clone();
+    let n = flipped.len();
+    flipped[n - 40..n - 20].iter_mut().for_each(|b| *b ^= 0xff);
+    std::fs::write(victim, &flipped).unwrap();
+    fails_naming(&format!("{} cannot be read", rel(victim)));
     std::fs::write(victim, &original).unwrap();
     assert_eq!(counts(&lake_s).0, rows);
 

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::lake::{Lake, LakeError};
 use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// A live file that is not as its commit recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +73,27 @@ async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
     Ok(None)
 }
 
+/// After a query failed on a Parquet error (which names no file): reads
+/// every live file (footer, then every row group) and names the first one
+/// that cannot be read. Costly, so only run once something failed.
+pub async fn find_unreadable(lake: &Lake) -> Result<Option<Damage>, LakeError> {
+    let log = CommitLog::load(lake).await?;
+    let mut live: Vec<_> = log.state.live.values().collect();
+    live.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in live {
+        let path = object_store::path::Path::from(f.path.as_str());
+        let bytes = lake.store.get(&path).await.map_err(|e| LakeError::store(&path, e))?.bytes().await.map_err(|e| LakeError::store(&path, e))?;
+        let read = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| e.to_string()).and_then(|reader| {
+            reader.map(|batch| batch.map(|_| ()).map_err(|e| e.to_string())).collect::<Result<Vec<()>, String>>()
+        });
+        let problem = read.err().map(|e| format!("cannot be read: {e}"));
+        if let Some(problem) = problem {
+            return Ok(Some(Damage { path: f.path.clone(), problem }));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +119,14 @@ mod tests {
         std::fs::OpenOptions::new().write(true).open(&truncated).unwrap().set_len(len / 2).unwrap();
         let err = verify_lake(&lake).await.unwrap_err().to_string();
         assert!(err.contains("event_date=2026-11-10/") && err.contains(&format!("has {} bytes, its commit recorded {len}", len / 2)), "{err}");
+
+        // Same size, damaged footer: only reading it tells.
+        let mut bytes = std::fs::read(day("11")).unwrap();
+        let n = bytes.len();
+        bytes[n - 40..n - 20].iter_mut().for_each(|b| *b ^= 0xff);
+        std::fs::write(day("11"), &bytes).unwrap();
+        let found = find_unreadable(&lake).await.unwrap().expect("a damaged file");
+        assert!(found.path.contains("event_date=2026-11-10/") || found.path.contains("event_date=2026-11-11/"), "{found}");
 
         std::fs::remove_file(day("11")).unwrap();
         std::fs::remove_file(&truncated).unwrap();

@@ -83,7 +83,15 @@ fn list_named() -> anyhow::Result<String> {
 /// Runs `sql` and renders the result.
 pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writes: bool) -> anyhow::Result<String> {
     let ctx = lake_context(lake).await?;
-    let (schema, batches) = run_sql_with(&ctx, sql, allow_writes).await.map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
+    let (schema, batches) = match run_sql_with(&ctx, sql, allow_writes).await {
+        Ok(r) => r,
+        // Parquet errors name no file: find the one that cannot be read.
+        Err(e) if e.to_string().contains("Parquet error") => match authlake_analytics::verify::find_unreadable(lake).await {
+            Ok(Some(damage)) => anyhow::bail!("query failed: {damage}"),
+            _ => anyhow::bail!("query failed: {e}"),
+        },
+        Err(e) => anyhow::bail!("query failed: {e}"),
+    };
     let format = match format {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
