@@ -188,18 +188,24 @@ print(n, file=sys.stderr)
 """
 
 
+def fresh_work_and_port(args, name):
+    """An empty work directory for a stream step and a free local port."""
+    import socket
+    work = os.path.join(args.work, name)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return work, s.getsockname()[1]
+
+
 def run_kafka(args, n):
     """Kafka -> lake: authlake's backfill against a bare librdkafka consumer,
     both reading the same topic of a local tansu broker."""
     import socket
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
-    work = os.path.join(args.work, f"kafka-{n}")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    work, port = fresh_work_and_port(args, f"kafka-{n}")
     brokers, url = f"127.0.0.1:{port}", f"tcp://127.0.0.1:{port}"
     broker = subprocess.Popen([shutil.which("tansu") or "tansu", "broker", "--storage-engine", "memory://tansu/",
                                "--listener-url", url, "--advertised-listener-url", url],
@@ -288,16 +294,10 @@ def lake_rows(lake):
 def run_kinesis(args, n):
     """Kinesis -> lake: authlake's backfill against a bare boto3 reader,
     both reading the same 4-shard stream of a local moto server."""
-    import socket
     import urllib.error
     import urllib.request
     import boto3
-    work = os.path.join(args.work, f"kinesis-{n}")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    work, port = fresh_work_and_port(args, f"kinesis-{n}")
     endpoint = f"http://127.0.0.1:{port}"
     # AWS_REGION for authlake (the Rust SDK), AWS_DEFAULT_REGION for boto3
     # (botocore does not read AWS_REGION).

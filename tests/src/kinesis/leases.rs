@@ -12,13 +12,7 @@ use super::{client, create_stream, put, spawn};
 use crate::support::{authlake_env_ok, counts, finish, lake_rows, sigterm, traffic, wait_for_rows, Moto};
 
 async fn dynamo(moto: &Moto) -> aws_sdk_dynamodb::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&conf)
+    aws_sdk_dynamodb::Client::new(&super::aws_conf(moto).await)
 }
 
 /// The lease table: shard → (owner, parents); empty until a worker made it.

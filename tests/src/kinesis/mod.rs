@@ -16,14 +16,18 @@ use serde_json::Value;
 use crate::crash_loop::{crash_loop, kill_delay};
 use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, sigterm, traffic, wait_for_rows, Moto};
 
-pub(crate) async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// AWS SDK configuration for clients of this moto server.
+pub(crate) async fn aws_conf(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&moto.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_kinesis::config::Credentials::new("test", "test", None, None, "test"))
         .load()
-        .await;
-    aws_sdk_kinesis::Client::new(&conf)
+        .await
+}
+
+pub(crate) async fn client(moto: &Moto) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::new(&aws_conf(moto).await)
 }
 
 pub(crate) async fn create_stream(k: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
