@@ -89,6 +89,13 @@ async fn plain_kpl_and_cloudwatch_logs_records_land_once() {
     let out = authlake_env_ok(&args, &moto.env());
     assert!(out.contains(&format!("ingested {expected} events, 0 dead letters, 1 skipped")), "{out}");
     assert_eq!(counts(&lake), (expected, expected, expected));
+    // Again into a lake that commits whenever 16 KiB are buffered: flushes
+    // fall between records, never inside a KPL aggregate or a log payload.
+    let small = dir.path().join("small").display().to_string();
+    let out = authlake_env_ok(&["ingest", "--from", "kinesis://auth", "--lake", &small, "--max-buffer", "16KiB", "--quiet"], &moto.env());
+    let commits: u64 = out.split(" files in ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(commits >= 3, "{out}");
+    assert_eq!(counts(&small), (expected, expected, expected));
     // Every row names its stream, shard and sequence; KPL and log payloads their index.
     let kinds = authlake_ok(&["query", "--lake", &lake, "--format", "json",
         "SELECT COUNT(DISTINCT regexp_replace(source, '@.*', '')) AS shards, SUM(CASE WHEN source LIKE '%#%' THEN 1 ELSE 0 END) AS inner FROM events WHERE source LIKE 'kinesis:auth/shardId-%@%'"]);
