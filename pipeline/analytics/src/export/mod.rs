@@ -108,13 +108,16 @@ fn day(us: i64) -> String {
 
 /// The selection as SQL over `events` (partition-pruned on `event_date`).
 pub fn selection_sql(o: &ExportOptions) -> String {
-    let mut w = vec![format!("event_date >= DATE {}", lit(&day(o.from))), format!("event_time >= TIMESTAMP {}", lit(&iso(o.from)))];
     // An end past 9999-12-31 (`--to 9999-12-31` is the end of that day)
     // bounds nothing, and SQL timestamps cannot spell it.
-    if o.to <= LAST_MICROS {
-        w.push(format!("event_date <= DATE {}", lit(&day(o.to))));
-        w.push(format!("event_time < TIMESTAMP {}", lit(&iso(o.to))));
-    }
+    let mut w = if o.to <= LAST_MICROS {
+        vec![
+            format!("event_date >= DATE {} AND event_date <= DATE {}", lit(&day(o.from)), lit(&day(o.to))),
+            format!("event_time >= TIMESTAMP {} AND event_time < TIMESTAMP {}", lit(&iso(o.from)), lit(&iso(o.to))),
+        ]
+    } else {
+        vec![format!("event_date >= DATE {}", lit(&day(o.from))), format!("event_time >= TIMESTAMP {}", lit(&iso(o.from)))]
+    };
     if let Some(p) = &o.user_pool {
         w.push(format!("user_pool_id = {}", lit(p)));
     }
