@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use authlake_ingest::lake::commit::CommitLog;
+use authlake_ingest::lake::commit::{AddedFile, CommitLog};
 use authlake_ingest::lake::{Lake, LakeError};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -50,7 +50,7 @@ pub async fn verify_lake(lake: &Lake) -> Result<(), VerifyError> {
 
 async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
     // The log first: a file committed after this read is not asked for.
-    let log = CommitLog::load(lake).await?;
+    let live = live_files(lake).await?;
     let listed: HashMap<String, u64> = lake
         .store
         .list(None)
@@ -58,8 +58,6 @@ async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
         .try_collect()
         .await
         .map_err(|e| LakeError::store(&object_store::path::Path::from(""), e))?;
-    let mut live: Vec<_> = log.state.live.values().collect();
-    live.sort_by(|a, b| a.path.cmp(&b.path));
     for f in live {
         let problem = match listed.get(&f.path) {
             Some(size) if *size == f.bytes => continue,
@@ -68,19 +66,23 @@ async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
             None if f.staging.as_ref().is_some_and(|s| listed.contains_key(s)) => continue,
             None => "is missing".to_string(),
         };
-        return Ok(Some(Damage { path: f.path.clone(), problem }));
+        return Ok(Some(Damage { path: f.path, problem }));
     }
     Ok(None)
+}
+
+/// The commit log's live files, in path order.
+async fn live_files(lake: &Lake) -> Result<Vec<AddedFile>, LakeError> {
+    let mut live: Vec<AddedFile> = CommitLog::load(lake).await?.state.live.into_values().collect();
+    live.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(live)
 }
 
 /// After a query failed on a Parquet error (which names no file): reads
 /// every live file (footer, then every row group) and names the first one
 /// that cannot be read. Costly, so only run once something failed.
 pub async fn find_unreadable(lake: &Lake) -> Result<Option<Damage>, LakeError> {
-    let log = CommitLog::load(lake).await?;
-    let mut live: Vec<_> = log.state.live.values().collect();
-    live.sort_by(|a, b| a.path.cmp(&b.path));
-    for f in live {
+    for f in live_files(lake).await? {
         let path = object_store::path::Path::from(f.path.as_str());
         let bytes = lake.store.get(&path).await.map_err(|e| LakeError::store(&path, e))?.bytes().await.map_err(|e| LakeError::store(&path, e))?;
         let read = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| e.to_string()).and_then(|reader| {
@@ -88,7 +90,7 @@ pub async fn find_unreadable(lake: &Lake) -> Result<Option<Damage>, LakeError> {
         });
         let problem = read.err().map(|e| format!("cannot be read: {e}"));
         if let Some(problem) = problem {
-            return Ok(Some(Damage { path: f.path.clone(), problem }));
+            return Ok(Some(Damage { path: f.path, problem }));
         }
     }
     Ok(None)

@@ -90,7 +90,6 @@ pub async fn run_kinesis(
             Some(started.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?)
         }
     };
-    let total = IngestSummary::default();
     let result = loop {
         let read_opts = ReadOptions {
             stream: spec.stream.clone(),
@@ -124,7 +123,7 @@ pub async fn run_kinesis(
             Err(IngestError::Lake(LakeError::PositionConflict { key, .. })) if leases.is_some() && !*stop.borrow() => {
                 eprintln!("authlake: kinesis: another worker committed {key}; restarting from the lake's positions");
             }
-            Ok(s) => break Ok(add(total, s)),
+            Ok(s) => break Ok(s),
             Err(e) => break Err(e),
         }
     };
@@ -133,22 +132,6 @@ pub async fn run_kinesis(
         worker.stop().await;
     }
     result
-}
-
-/// Sums the runs of one ingest (restarts after a position conflict).
-fn add(mut total: IngestSummary, s: IngestSummary) -> IngestSummary {
-    total.events += s.events;
-    total.dead_letters += s.dead_letters;
-    total.skipped += s.skipped;
-    total.payloads += s.payloads;
-    total.bytes += s.bytes;
-    total.files += s.files;
-    total.commits += s.commits;
-    total.recovered_moves += s.recovered_moves;
-    total.recovered_removals += s.recovered_removals;
-    total.elapsed += s.elapsed;
-    total.interrupted |= s.interrupted;
-    total
 }
 
 #[cfg(test)]
