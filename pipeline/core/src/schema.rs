@@ -6,12 +6,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-};
+use arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 
+use crate::columns::{EventColumns, RowRef};
 use crate::event::{AuthEvent, DeadLetter};
 
 /// Partition columns of `events`, in path order.
@@ -96,16 +95,6 @@ pub fn dead_letters_schema() -> SchemaRef {
         .clone()
 }
 
-macro_rules! str_col {
-    ($rows:expr, $field:ident) => {{
-        let mut b = StringBuilder::with_capacity($rows.len(), $rows.len() * 8);
-        for r in $rows {
-            b.append_option(r.$field.as_deref());
-        }
-        Arc::new(b.finish()) as ArrayRef
-    }};
-}
-
 macro_rules! req_str_col {
     ($rows:expr, $field:ident) => {{
         let mut b = StringBuilder::with_capacity($rows.len(), $rows.len() * 16);
@@ -116,87 +105,28 @@ macro_rules! req_str_col {
     }};
 }
 
-macro_rules! bool_col {
-    ($rows:expr, $field:ident) => {{
-        let mut b = BooleanBuilder::with_capacity($rows.len());
-        for r in $rows {
-            b.append_option(r.$field);
-        }
-        Arc::new(b.finish()) as ArrayRef
-    }};
-}
-
-macro_rules! ts_col {
-    ($rows:expr, $field:ident) => {{
-        let mut b = TimestampMicrosecondBuilder::with_capacity($rows.len());
-        for r in $rows {
-            b.append_value(r.$field);
-        }
-        Arc::new(b.finish().with_timezone("UTC")) as ArrayRef
-    }};
-}
-
 /// Converts rows into a batch of the events file schema.
-pub fn events_to_batch<'a, I>(rows: I) -> Result<RecordBatch, ArrowError>
-where
-    I: IntoIterator<Item = &'a AuthEvent>,
-    I::IntoIter: Clone + ExactSizeIterator,
-{
-    let rows = rows.into_iter();
-    let mut tsize = Int64Builder::with_capacity(rows.len());
-    for r in rows.clone() {
-        tsize.append_option(r.token_size_bytes);
+pub fn events_to_batch<'a>(rows: impl IntoIterator<Item = &'a AuthEvent>) -> Result<RecordBatch, ArrowError> {
+    let mut columns = EventColumns::new();
+    for r in rows {
+        columns.push(&RowRef::of(r));
     }
-    let columns: Vec<ArrayRef> = vec![
-        req_str_col!(rows.clone(), event_id),
-        ts_col!(rows.clone(), event_time),
-        req_str_col!(rows.clone(), event_time_source),
-        ts_col!(rows.clone(), ingest_time),
-        req_str_col!(rows.clone(), event_type),
-        str_col!(rows.clone(), outcome),
-        str_col!(rows.clone(), user_pool_id),
-        str_col!(rows.clone(), client_id),
-        str_col!(rows.clone(), aws_region),
-        str_col!(rows.clone(), account_id),
-        str_col!(rows.clone(), username),
-        str_col!(rows.clone(), user_sub),
-        str_col!(rows.clone(), email),
-        str_col!(rows.clone(), tenant_id),
-        str_col!(rows.clone(), ip_address),
-        str_col!(rows.clone(), country),
-        str_col!(rows.clone(), city),
-        str_col!(rows.clone(), device_name),
-        str_col!(rows.clone(), user_agent),
-        str_col!(rows.clone(), auth_flow),
-        str_col!(rows.clone(), challenge_name),
-        bool_col!(rows.clone(), mfa_challenged),
-        bool_col!(rows.clone(), mfa_passed),
-        str_col!(rows.clone(), mfa_method),
-        bool_col!(rows.clone(), new_device),
-        str_col!(rows.clone(), risk_level),
-        str_col!(rows.clone(), risk_decision),
-        bool_col!(rows.clone(), compromised_credentials),
-        str_col!(rows.clone(), error_code),
-        str_col!(rows.clone(), provider_name),
-        str_col!(rows.clone(), provider_type),
-        str_col!(rows.clone(), migration_source),
-        str_col!(rows.clone(), migration_status),
-        Arc::new(tsize.finish()),
-        req_str_col!(rows.clone(), source_format),
-        req_str_col!(rows.clone(), source),
-        str_col!(rows, raw),
-    ];
-    RecordBatch::try_new(events_file_schema(), columns)
+    Ok(columns.finish())
 }
 
 /// Converts dead letters into a batch of the dead-letter schema.
 pub fn dead_letters_to_batch(rows: &[DeadLetter]) -> Result<RecordBatch, ArrowError> {
+    let ts = {
+        let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
+        rows.iter().for_each(|r| b.append_value(r.ingest_time));
+        Arc::new(b.finish().with_timezone("UTC")) as ArrayRef
+    };
     let columns: Vec<ArrayRef> = vec![
         req_str_col!(rows.iter(), source),
         req_str_col!(rows.iter(), reason),
         req_str_col!(rows.iter(), raw),
         req_str_col!(rows.iter(), raw_sha256),
-        ts_col!(rows.iter(), ingest_time),
+        ts,
     ];
     RecordBatch::try_new(dead_letters_schema(), columns)
 }

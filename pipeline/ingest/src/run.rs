@@ -121,7 +121,9 @@ pub enum SourceEvent {
 }
 
 impl crate::source::ChunkSink for mpsc::Sender<SourceEvent> {
-    fn send(&mut self, chunk: Chunk) -> bool {
+    fn send(&mut self, mut chunk: Chunk) -> bool {
+        // Rows become Arrow batches here, on the source's thread.
+        chunk.decoded.seal();
         self.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
     }
 }
@@ -223,9 +225,10 @@ impl Batch {
 
     async fn absorb(&mut self, chunk: Chunk, progress: &Progress) -> Result<(), LakeError> {
         self.opened.get_or_insert_with(Instant::now);
-        let d = chunk.decoded;
-        let (events, dead, skipped) = (d.events.len() as u64, d.dead_letters.len() as u64, d.skipped);
-        self.sink.write(d.events).await?;
+        let mut d = chunk.decoded;
+        d.seal();
+        let (events, dead, skipped) = (d.event_count() as u64, d.dead_letters.len() as u64, d.skipped);
+        self.sink.write(d.batches).await?;
         self.sink.dead_letters(d.dead_letters);
         self.positions.extend(chunk.positions);
         self.gaps.extend(chunk.gaps);

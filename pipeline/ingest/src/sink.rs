@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use authlake_core::partition::PartitionKey;
-use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema, events_to_batch};
-use authlake_core::{AuthEvent, DeadLetter};
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
+use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema};
+use authlake_core::DeadLetter;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
@@ -63,14 +65,18 @@ pub fn staging_name(writer: &str) -> Path {
 /// the files of several partitions are encoded on all cores while the run
 /// loop goes on.
 struct OpenFile {
-    batches: Option<tokio::sync::mpsc::Sender<arrow::array::RecordBatch>>,
+    batches: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
     task: tokio::task::JoinHandle<Result<(), LakeError>>,
     /// Bytes written plus a share of what is still encoding in memory.
     size: Arc<AtomicU64>,
     /// Encoded bytes held in memory by the writer.
     in_memory: Arc<AtomicU64>,
     staging: Path,
-    pending: Vec<AuthEvent>,
+    /// Batches not yet handed to the encoder (concatenated first, so the
+    /// encoder sees batches of `batch_rows`).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    pending_bytes: u64,
     rows: u64,
 }
 
@@ -78,7 +84,7 @@ impl OpenFile {
     fn open(lake: &Lake, staging: Path, props: WriterProperties) -> Result<Self, LakeError> {
         let obj = BufWriter::new(lake.store.clone(), staging.clone());
         let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&staging, e))?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<arrow::array::RecordBatch>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
         let (size, in_memory) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let (task_size, task_memory, path) = (size.clone(), in_memory.clone(), staging.clone());
         let task = tokio::spawn(async move {
@@ -91,7 +97,7 @@ impl OpenFile {
             writer.close().await.map_err(|e| parquet_err(&path, e))?;
             Ok(())
         });
-        Ok(Self { batches: Some(tx), task, size, in_memory, staging, pending: Vec::new(), rows: 0 })
+        Ok(Self { batches: Some(tx), task, size, in_memory, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
     }
 
     /// Waits for the encoding task and returns its error, if any.
@@ -137,22 +143,23 @@ impl Sink {
     /// Bytes held in memory (encoded row groups in progress plus rows not
     /// yet converted), approximately.
     pub fn buffered_bytes(&self) -> u64 {
-        self.open.values().map(|f| f.in_memory.load(Ordering::Relaxed) + f.pending.len() as u64 * 512).sum::<u64>()
+        self.open.values().map(|f| f.in_memory.load(Ordering::Relaxed) + f.pending_bytes).sum::<u64>()
             + self.dead.iter().map(|d| d.raw.len() as u64 + 128).sum::<u64>()
     }
 
-    /// Buffers rows into their partitions' files.
-    pub async fn write(&mut self, events: Vec<AuthEvent>) -> Result<(), LakeError> {
-        for e in events {
-            let key = PartitionKey::new(e.category(), e.event_day());
+    /// Buffers each partition's rows into its file.
+    pub async fn write(&mut self, batches: Vec<(PartitionKey, RecordBatch)>) -> Result<(), LakeError> {
+        for (key, batch) in batches {
             if !self.open.contains_key(&key) {
                 let file = OpenFile::open(&self.lake, staging_name(&self.writer_id), self.props.clone())?;
                 self.open.insert(key.clone(), file);
             }
             let file = self.open.get_mut(&key).expect("inserted above");
-            file.pending.push(e);
+            file.pending_rows += batch.num_rows();
+            file.pending_bytes += batch.get_array_memory_size() as u64;
+            file.pending.push(batch);
             let mut full = false;
-            if file.pending.len() >= self.targets.batch_rows {
+            if file.pending_rows >= self.targets.batch_rows {
                 Self::drain_pending(file).await?;
                 full = file_is_full(file, &self.targets);
             }
@@ -173,9 +180,13 @@ impl Sink {
         if file.pending.is_empty() {
             return Ok(());
         }
-        let batch = events_to_batch(file.pending.iter()).map_err(|e| parquet_err(&file.staging, e))?;
-        file.rows += file.pending.len() as u64;
+        let batch = match file.pending.len() {
+            1 => file.pending.pop().expect("one batch"),
+            _ => concat_batches(&events_file_schema(), &file.pending).map_err(|e| parquet_err(&file.staging, e))?,
+        };
+        file.rows += batch.num_rows() as u64;
         file.pending.clear();
+        (file.pending_rows, file.pending_bytes) = (0, 0);
         let sent = match &file.batches {
             Some(tx) => tx.send(batch).await.is_ok(),
             None => false,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use authlake_core::position::PayloadPosition;
-use authlake_ingest::decode::{decode_payload, Decoded, Defaults, PayloadContext};
+use authlake_ingest::decode::{decode_into, Defaults, PayloadContext};
 use authlake_ingest::run::now_micros;
 use authlake_ingest::source::{Checkpoint, Chunk, SourceError};
 use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress, SourceEvent};
@@ -263,15 +263,17 @@ fn read(
                 let position = PayloadPosition::Kafka { topic: topic.clone(), partition, offset };
                 let transport_time = m.timestamp().to_millis().map(|ms| (ms * 1000, "kafka_timestamp"));
                 let bytes = m.payload().unwrap_or_default();
-                let decoded = if bytes.is_empty() {
-                    Decoded { skipped: 1, ..Default::default() }
-                } else {
-                    let pctx = PayloadContext { position: &position, transport_time, ingest_time: now_micros(), defaults };
-                    decode_payload(bytes, &pctx)
-                };
                 let full = {
                     let mut pending = ctx.pending.lock().expect("pending lock");
-                    pending.absorb(decoded, bytes.len() as u64);
+                    if bytes.is_empty() {
+                        pending.decoded.skipped += 1;
+                    } else {
+                        // Rows go straight into the pending chunk's Arrow builders.
+                        let pctx = PayloadContext { position: &position, transport_time, ingest_time: now_micros(), defaults };
+                        decode_into(bytes, &pctx, &mut pending.decoded);
+                    }
+                    pending.payloads += 1;
+                    pending.bytes += bytes.len() as u64;
                     pending.positions.push((position_key(&topic, partition), Checkpoint::offset((offset + 1) as u64)));
                     pending.bytes >= CHUNK_BYTES || pending.payloads >= CHUNK_MESSAGES
                 };

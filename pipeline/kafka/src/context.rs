@@ -82,10 +82,12 @@ impl IngestContext {
     }
 
     pub fn flush(&self) -> bool {
-        let chunk = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
+        let mut chunk = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
         if chunk.payloads == 0 && chunk.positions.is_empty() && chunk.gaps.is_empty() {
             return true;
         }
+        // Rows become Arrow batches on the consumer's thread, not the run loop's.
+        chunk.decoded.seal();
         self.send(SourceEvent::Chunk(chunk))
     }
 }

@@ -34,9 +34,7 @@ pub fn decode_record(data: &[u8], meta: &RecordMeta<'_>, defaults: &Defaults) ->
                     [] => Decoded { skipped: 1, ..Default::default() },
                     bytes => decode_one(bytes, format!("{}#{i}", meta.sequence), meta, defaults),
                 };
-                out.events.extend(one.events);
-                out.dead_letters.extend(one.dead_letters);
-                out.skipped += one.skipped;
+                out.absorb(one);
             }
             out
         }

@@ -9,6 +9,7 @@ mod activity_log;
 mod auth_event;
 mod canonical;
 mod cloudtrail;
+mod fast;
 mod mfa;
 mod trigger;
 pub mod value;
@@ -16,7 +17,9 @@ pub mod value;
 use std::io::Read;
 
 use authlake_core::position::{derived_event_id, sha256_hex, PayloadPosition};
-use authlake_core::{AuthEvent, DeadLetter};
+use arrow::array::RecordBatch;
+use authlake_core::columns::PartitionedRows;
+use authlake_core::{AuthEvent, DeadLetter, PartitionKey};
 use base64::Engine;
 use serde_json::Value;
 
@@ -52,14 +55,61 @@ pub struct PayloadContext<'a> {
     pub defaults: &'a Defaults,
 }
 
-/// What one payload turned into.
-#[derive(Debug, Default)]
+/// What payloads turned into.
+#[derive(Default)]
 pub struct Decoded {
+    /// Rows as structs ([`decode_payload`]).
     pub events: Vec<AuthEvent>,
+    /// Rows appended to Arrow builders ([`decode_into`]).
+    pub rows: PartitionedRows,
+    /// Finished rows, one batch per partition and seal ([`Decoded::seal`]).
+    pub batches: Vec<(PartitionKey, RecordBatch)>,
     pub dead_letters: Vec<DeadLetter>,
     /// Records that are well-formed but not Cognito (e.g. other services'
     /// CloudTrail records in a batch file) or control messages.
     pub skipped: u64,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("events", &self.events)
+            .field("rows", &self.rows.len())
+            .field("batches", &self.batches.len())
+            .field("dead_letters", &self.dead_letters)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+impl Decoded {
+    /// Rows decoded, in whichever form they are.
+    pub fn event_count(&self) -> usize {
+        self.events.len() + self.rows.len() + self.batches.iter().map(|(_, b)| b.num_rows()).sum::<usize>()
+    }
+
+    /// Turns every row into finished Arrow batches, one per partition.
+    /// Sources call this on their own thread, so the run loop only routes.
+    pub fn seal(&mut self) {
+        for e in self.events.drain(..) {
+            self.rows.push_event(&e);
+        }
+        if !self.rows.is_empty() {
+            let batches = self.rows.finish();
+            self.batches.extend(batches);
+        }
+    }
+
+    /// Adds what another decode produced.
+    pub fn absorb(&mut self, mut other: Decoded) {
+        if !other.rows.is_empty() {
+            other.seal();
+        }
+        self.events.append(&mut other.events);
+        self.batches.append(&mut other.batches);
+        self.dead_letters.append(&mut other.dead_letters);
+        self.skipped += other.skipped;
+    }
 }
 
 /// One record inside a payload, with what the payload knows about it.
@@ -117,16 +167,33 @@ pub(crate) enum Normalized {
     Reject(String),
 }
 
-/// Decodes one payload.
+/// Decodes one payload into rows as structs.
 pub fn decode_payload(bytes: &[u8], ctx: &PayloadContext<'_>) -> Decoded {
     let mut out = Decoded::default();
-    let mut state = Walk { out: &mut out, ctx, payload: bytes, counter: 0, multi: false };
+    let mut state = Walk { out: &mut out, ctx, payload: bytes, counter: 0, multi: false, columnar: false };
     state.payload_bytes(bytes, 0);
     out
 }
 
+/// Decodes one payload, appending its rows to `out.rows` (Arrow builders
+/// per partition) and its dead letters to `out`. Canonical records take
+/// the fast path (no `Value`, no owned row); the rows are the same.
+pub fn decode_into(bytes: &[u8], ctx: &PayloadContext<'_>, out: &mut Decoded) {
+    let mut state = Walk { out, ctx, payload: bytes, counter: 0, multi: false, columnar: true };
+    state.payload_bytes(bytes, 0);
+}
+
+/// Appends the payload's row to `out.rows` when it is exactly one flat
+/// canonical object, read by the fast path; false (nothing appended)
+/// otherwise. What it appends is what [`decode_into`] would.
+pub fn decode_canonical_into(bytes: &[u8], ctx: &PayloadContext<'_>, out: &mut Decoded) -> bool {
+    bytes.first() == Some(&b'{') && fast::canonical_into(bytes, bytes, ctx, &mut out.rows)
+}
+
 struct Walk<'a, 'b> {
     out: &'b mut Decoded,
+    /// Rows go to Arrow builders (`out.rows`), not structs (`out.events`).
+    columnar: bool,
     ctx: &'b PayloadContext<'a>,
     payload: &'b [u8],
     /// Records seen so far in this payload: the `#<n>` of the next one.
@@ -156,6 +223,9 @@ impl Walk<'_, '_> {
         }
         let trimmed = trim_ascii(bytes);
         if trimmed.is_empty() {
+            return;
+        }
+        if self.columnar && trimmed[0] == b'{' && fast::canonical_into(trimmed, self.payload, self.ctx, &mut self.out.rows) {
             return;
         }
         match serde_json::from_slice::<Value>(trimmed) {
@@ -261,6 +331,7 @@ impl Walk<'_, '_> {
             ctx: self.ctx,
         };
         match normalize(&rec) {
+            Normalized::Event(e) if self.columnar => self.out.rows.push_event(&e),
             Normalized::Event(e) => self.out.events.push(*e),
             Normalized::Skip => self.out.skipped += 1,
             Normalized::Reject(reason) => {

@@ -25,18 +25,20 @@ pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 /// markers read as null; numbers and booleans are rendered.
 pub fn text(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => {
-            let t = s.trim();
-            if t.is_empty() || t.eq_ignore_ascii_case("null") || is_redacted(t) {
-                None
-            } else {
-                Some(s.clone())
-            }
-        }
+        Value::String(s) => text_str(s).map(str::to_string),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// [`text`] of a JSON string: the string itself, or `None` for an empty
+/// string, the literal "null" or a redaction marker.
+pub fn text_str(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let plain_ends = matches!((b.first(), b.last()), (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic());
+    let t = if plain_ends { s } else { s.trim() };
+    (!(t.is_empty() || t.eq_ignore_ascii_case("null") || is_redacted(t))).then_some(s)
 }
 
 /// [`text`] at a path.

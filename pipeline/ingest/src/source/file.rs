@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use authlake_core::position::PayloadPosition;
 use serde_json::value::RawValue;
 
-use super::split::{next_payload, Cut};
+use super::split::{next_line, next_payload, Cut};
 use super::{Checkpoint, Chunk, ChunkSink, SourceError};
-use crate::decode::{decode_payload, Decoded, Defaults, PayloadContext};
+use crate::decode::{decode_canonical_into, decode_into, Decoded, Defaults, PayloadContext};
 
 const READ_BLOCK: usize = 4 * 1024 * 1024;
 /// Payloads decoded before a chunk is handed to the writer.
-const CHUNK_PAYLOADS: usize = 2048;
+const CHUNK_PAYLOADS: usize = 8192;
 
 /// The checkpoint key of a file: `file:<absolute path>`.
 pub fn position_key(path: &Path) -> String {
@@ -104,6 +104,28 @@ pub fn read_files(
     Ok(())
 }
 
+/// A payload cut from the buffer, waiting to be decoded.
+struct Pending {
+    /// `buf[start..end]`; the next cut starts at `next`.
+    start: usize,
+    end: usize,
+    next: usize,
+    /// File offset of `start`.
+    offset: u64,
+    /// Cut by the exact cutter (else by line, checked when decoded).
+    exact: bool,
+}
+
+/// What one decoding thread made of its share of the pending payloads.
+#[derive(Default)]
+struct Part {
+    decoded: Decoded,
+    payloads: u64,
+    bytes: u64,
+    /// A line cut that was not one document: cut again from here.
+    recut: Option<usize>,
+}
+
 struct FileReader<'a> {
     path: &'a Path,
     path_text: String,
@@ -114,9 +136,8 @@ struct FileReader<'a> {
     chunk: Chunk,
     /// Payloads decoded into `chunk`.
     payloads: usize,
-    /// Payloads cut from the buffer but not decoded yet: (start, end) in the
-    /// buffer and the file offset.
-    pending: Vec<(usize, usize, u64)>,
+    /// Payloads cut from the buffer but not decoded yet.
+    pending: Vec<Pending>,
     /// Decoding runs on this many threads.
     threads: usize,
 }
@@ -151,9 +172,16 @@ impl FileReader<'_> {
         let mut pos = 0usize;
         let mut eof = false;
         let mut first = from == 0;
+        // Below this file offset, payloads are cut exactly on this thread
+        // (a line cut turned out not to be one document).
+        let mut exact_until = 0u64;
         loop {
             if !eof && (buf.len() - pos) < READ_BLOCK {
-                self.decode_pending(&buf); // before the buffer moves
+                // Before the buffer moves: decode what was cut from it.
+                if let Some(r) = self.decode_pending(&buf, eof) {
+                    (pos, exact_until) = (r, base + (buf.len() + READ_BLOCK) as u64);
+                    continue;
+                }
                 buf.drain(..pos);
                 base += pos as u64;
                 pos = 0;
@@ -168,35 +196,47 @@ impl FileReader<'_> {
                         eof = true;
                     }
                     if self.read_array(&buf) {
-                        self.decode_pending(&buf);
+                        self.decode_pending(&buf, eof);
                         return self.send(buf.len() as u64);
                     }
                 }
             }
-            match next_payload(&buf, pos, eof) {
+            let exact = base + (pos as u64) < exact_until;
+            let cut = if exact { next_payload(&buf, pos, eof) } else { next_line(&buf, pos, eof) };
+            match cut {
                 Cut::Payload { start, end, next } => {
-                    self.pending.push((start, end, base + start as u64));
+                    self.pending.push(Pending { start, end, next, offset: base + start as u64, exact });
                     pos = next;
                     if self.payloads + self.pending.len() >= CHUNK_PAYLOADS {
-                        self.decode_pending(&buf);
-                        if !self.send(base + next as u64)? {
+                        let upto = match self.decode_pending(&buf, eof) {
+                            Some(r) => {
+                                (pos, exact_until) = (r, base + (buf.len() + READ_BLOCK) as u64);
+                                r
+                            }
+                            None => next,
+                        };
+                        if !self.send(base + upto as u64)? {
                             return Ok(false);
                         }
                     }
                 }
-                Cut::Empty if eof => break,
                 Cut::Empty | Cut::NeedMore if !eof => {
                     // Grow: the payload is larger than what is buffered.
-                    self.decode_pending(&buf);
+                    if let Some(r) = self.decode_pending(&buf, eof) {
+                        (pos, exact_until) = (r, base + (buf.len() + READ_BLOCK) as u64);
+                        continue;
+                    }
                     buf.drain(..pos);
                     base += pos as u64;
                     pos = 0;
                     eof = fill(&mut input, &mut buf).map_err(io)?;
                 }
-                Cut::Empty | Cut::NeedMore => break,
+                Cut::Empty | Cut::NeedMore => match self.decode_pending(&buf, eof) {
+                    Some(r) => (pos, exact_until) = (r, u64::MAX),
+                    None => break,
+                },
             }
         }
-        self.decode_pending(&buf);
         self.send(base + buf.len() as u64)
     }
 
@@ -209,28 +249,48 @@ impl FileReader<'_> {
         };
         for item in items {
             let start = item.get().as_ptr() as usize - buf.as_ptr() as usize;
-            self.pending.push((start, start + item.get().len(), start as u64));
+            let end = start + item.get().len();
+            self.pending.push(Pending { start, end, next: end, offset: start as u64, exact: true });
         }
         true
     }
 
-    /// Decodes the pending payloads of `buf`, in parallel, keeping their order.
-    fn decode_pending(&mut self, buf: &[u8]) {
+    /// Decodes the pending payloads of `buf`, in parallel, keeping their
+    /// order. Each thread appends its rows to its own Arrow builders and
+    /// finishes them, so the run loop receives batches ready to encode.
+    ///
+    /// Line cuts are checked where they are decoded: a line the fast path
+    /// read whole was one document; any other line must be what the exact
+    /// cutter gives. At the first that is not, decoding stops and the
+    /// buffer index to cut again from (exactly) is returned.
+    fn decode_pending(&mut self, buf: &[u8], eof: bool) -> Option<usize> {
         if self.pending.is_empty() {
-            return;
+            return None;
         }
         let (path, clock, defaults) = (self.path_text.as_str(), self.clock, self.defaults);
-        let decode = |part: &[(usize, usize, u64)]| -> Vec<(Decoded, u64)> {
-            part.iter()
-                .map(|&(start, end, offset)| {
-                    let position = PayloadPosition::File { path: path.to_string(), offset };
-                    let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: clock(), defaults };
-                    (decode_payload(&buf[start..end], &ctx), (end - start) as u64)
-                })
-                .collect()
+        let decode = |part: &[Pending]| -> Part {
+            let mut out = Part::default();
+            for p in part {
+                let bytes = &buf[p.start..p.end];
+                let position = PayloadPosition::File { path: path.to_string(), offset: p.offset };
+                let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: clock(), defaults };
+                let checked = p.exact || !matches!(bytes[0], b'{' | b'[');
+                if checked || !decode_canonical_into(bytes, &ctx, &mut out.decoded) {
+                    let exact = Cut::Payload { start: p.start, end: p.end, next: p.next };
+                    if !checked && next_payload(buf, p.start, eof) != exact {
+                        out.recut = Some(p.start);
+                        break;
+                    }
+                    decode_into(bytes, &ctx, &mut out.decoded);
+                }
+                out.payloads += 1;
+                out.bytes += bytes.len() as u64;
+            }
+            out.decoded.seal();
+            out
         };
         let pending = std::mem::take(&mut self.pending);
-        let parts: Vec<Vec<(Decoded, u64)>> = if self.threads < 2 || pending.len() < 64 {
+        let parts: Vec<Part> = if self.threads < 2 || pending.len() < 64 {
             vec![decode(&pending)]
         } else {
             let size = pending.len().div_ceil(self.threads);
@@ -239,12 +299,18 @@ impl FileReader<'_> {
                 handles.into_iter().map(|h| h.join().expect("decoder thread")).collect()
             })
         };
-        for (decoded, bytes) in parts.into_iter().flatten() {
-            self.chunk.absorb(decoded, bytes);
-            self.payloads += 1;
+        let mut recut = None;
+        for part in parts {
+            self.chunk.absorb_many(part.decoded, part.payloads, part.bytes);
+            self.payloads += part.payloads as usize;
+            if part.recut.is_some() {
+                recut = part.recut;
+                break; // later parts decoded payloads cut wrongly
+            }
         }
         self.pending = pending;
         self.pending.clear();
+        recut
     }
 
     fn send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
@@ -267,4 +333,73 @@ fn fill(input: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+
+    use super::*;
+
+    struct Collect(Vec<Chunk>);
+
+    impl ChunkSink for Collect {
+        fn send(&mut self, mut chunk: Chunk) -> bool {
+            chunk.decoded.seal();
+            self.0.push(chunk);
+            true
+        }
+    }
+
+    /// The `source` of every row and dead letter, sorted.
+    fn sources(chunks: &[Chunk]) -> Vec<String> {
+        let mut out: Vec<String> = chunks.iter().flat_map(|c| c.decoded.dead_letters.iter().map(|d| d.source.clone())).collect();
+        for c in chunks {
+            for (_, b) in &c.decoded.batches {
+                let col = b.column_by_name("source").expect("source column");
+                out.extend(col.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn line_cuts_give_the_payloads_of_exact_cuts() {
+        // Lines that look like one document and are not, among NDJSON.
+        let block = concat!(
+            "{\"event_type\":\"sign_in\",\"username\":\"a\"}\n",
+            "{\"event_type\": {\"nested\":1}\n}\n",
+            "{\"event_type\":\"sign_in\"} {\"event_type\":\"sign_out\"}\n",
+            "not json\n",
+            "{\n  \"event_type\": \"sign_up\"\n}\n",
+            "[{\"event_type\":\"sign_in\"}, {\"event_type\":\"sign_out\"}]\n",
+            "{\"event_type\":\"sign_in\",\"username\":\"b\"}   \r\n",
+        );
+        let text = block.repeat(3000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.ndjson");
+        std::fs::write(&path, &text).unwrap();
+
+        let mut sink = Collect(Vec::new());
+        read_files(std::slice::from_ref(&path), &BTreeMap::new(), &Defaults::default(), &|| 0, &mut sink).unwrap();
+        let got = sources(&sink.0);
+
+        // The same bytes cut exactly, one payload at a time.
+        let (buf, mut pos, mut expected) = (text.as_bytes(), 0, Vec::new());
+        let mut want = Chunk::default();
+        while let Cut::Payload { start, end, next } = next_payload(buf, pos, true) {
+            let position = PayloadPosition::File { path: path.display().to_string(), offset: start as u64 };
+            let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: 0, defaults: &Defaults::default() };
+            decode_into(&buf[start..end], &ctx, &mut want.decoded);
+            expected.push(start);
+            pos = next;
+        }
+        want.decoded.seal();
+        assert_eq!(got.len(), sources(std::slice::from_ref(&want)).len());
+        assert_eq!(got, sources(std::slice::from_ref(&want)));
+        assert!(sink.0.len() > 2, "several chunks: {}", sink.0.len());
+        assert_eq!(sink.0.last().unwrap().positions.last().unwrap().1.offset, Some(text.len() as u64));
+        assert_eq!(sink.0.iter().map(|c| c.payloads).sum::<u64>(), expected.len() as u64);
+    }
 }

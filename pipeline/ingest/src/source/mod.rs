@@ -46,10 +46,13 @@ pub struct Chunk {
 impl Chunk {
     /// Adds one decoded payload.
     pub fn absorb(&mut self, d: Decoded, bytes: u64) {
-        self.decoded.events.extend(d.events);
-        self.decoded.dead_letters.extend(d.dead_letters);
-        self.decoded.skipped += d.skipped;
-        self.payloads += 1;
+        self.absorb_many(d, 1, bytes);
+    }
+
+    /// Adds what several payloads decoded into.
+    pub fn absorb_many(&mut self, d: Decoded, payloads: u64, bytes: u64) {
+        self.decoded.absorb(d);
+        self.payloads += payloads;
         self.bytes += bytes;
     }
 }

@@ -65,6 +65,27 @@ fn resync(buf: &[u8], from: usize) -> usize {
     buf.len()
 }
 
+/// Cuts the next line from `buf[pos..]` as [`next_payload`] would cut it if
+/// the line holds one whole document (the NDJSON case), without reading
+/// the line: one `memchr`. Whoever decodes the cut checks that it was one
+/// document, and cuts again with [`next_payload`] if not.
+pub fn next_line(buf: &[u8], pos: usize, eof: bool) -> Cut {
+    let Some(start) = buf[pos..].iter().position(|c| !c.is_ascii_whitespace()).map(|p| pos + p) else {
+        return Cut::Empty;
+    };
+    let line = match memchr::memchr(b'\n', &buf[start..]) {
+        Some(l) => start + l,
+        None if eof => buf.len(),
+        None => return Cut::NeedMore,
+    };
+    if !matches!(buf[start], b'{' | b'[') {
+        // Not a document: the rest of the line is one bad payload.
+        return Cut::Payload { start, end: line, next: (line + 1).min(buf.len()) };
+    }
+    let end = buf[..line].iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    Cut::Payload { start, end, next: end }
+}
+
 /// Cuts the next payload from `buf[pos..]`. `eof` says no more input follows.
 pub fn next_payload(buf: &[u8], pos: usize, eof: bool) -> Cut {
     let Some(start) = buf[pos..].iter().position(|c| !c.is_ascii_whitespace()).map(|p| pos + p) else {

@@ -1,0 +1,291 @@
+//! Rows straight into Arrow columns, grouped by partition.
+//!
+//! Decoders append borrowed rows ([`RowRef`]) to per-partition column
+//! builders ([`PartitionedRows`]) on the decoding threads, so no owned row
+//! is built per record and the run loop only routes finished batches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+
+use crate::event::{category_of, AuthEvent};
+use crate::partition::PartitionKey;
+use crate::schema::events_file_schema;
+
+/// Indexes of [`RowRef::text`]: required string columns.
+pub mod text {
+    pub const EVENT_ID: usize = 0;
+    pub const EVENT_TIME_SOURCE: usize = 1;
+    pub const EVENT_TYPE: usize = 2;
+    pub const SOURCE_FORMAT: usize = 3;
+    pub const SOURCE: usize = 4;
+    pub const COUNT: usize = 5;
+}
+
+/// Indexes of [`RowRef::opt`]: nullable string columns, in schema order.
+pub mod opt {
+    pub const NAMES: [&str; 25] = [
+        "outcome", "user_pool_id", "client_id", "aws_region", "account_id", "username", "user_sub", "email",
+        "tenant_id", "ip_address", "country", "city", "device_name", "user_agent", "auth_flow", "challenge_name",
+        "mfa_method", "risk_level", "risk_decision", "error_code", "provider_name", "provider_type",
+        "migration_source", "migration_status", "raw",
+    ];
+    pub const OUTCOME: usize = 0;
+    pub const TENANT_ID: usize = 8;
+    pub const MIGRATION_SOURCE: usize = 22;
+    pub const RAW: usize = 24;
+    pub const COUNT: usize = NAMES.len();
+}
+
+/// Indexes of [`RowRef::flags`]: boolean columns, in schema order.
+pub mod flag {
+    pub const NAMES: [&str; 4] = ["mfa_challenged", "mfa_passed", "new_device", "compromised_credentials"];
+    pub const COUNT: usize = NAMES.len();
+}
+
+/// One row, borrowed: what a decoder hands the column builders.
+#[derive(Debug, Clone, Default)]
+pub struct RowRef<'a> {
+    pub text: [&'a str; text::COUNT],
+    /// `event_time`, then `ingest_time`, µs since the epoch.
+    pub times: [i64; 2],
+    pub opt: [Option<&'a str>; opt::COUNT],
+    pub flags: [Option<bool>; flag::COUNT],
+    pub token_size_bytes: Option<i64>,
+}
+
+impl<'a> RowRef<'a> {
+    /// A view of an owned row.
+    pub fn of(e: &'a AuthEvent) -> Self {
+        let o = |v: &'a Option<String>| v.as_deref();
+        Self {
+            text: [&e.event_id, &e.event_time_source, &e.event_type, &e.source_format, &e.source],
+            times: [e.event_time, e.ingest_time],
+            opt: [
+                o(&e.outcome), o(&e.user_pool_id), o(&e.client_id), o(&e.aws_region), o(&e.account_id),
+                o(&e.username), o(&e.user_sub), o(&e.email), o(&e.tenant_id), o(&e.ip_address), o(&e.country),
+                o(&e.city), o(&e.device_name), o(&e.user_agent), o(&e.auth_flow), o(&e.challenge_name),
+                o(&e.mfa_method), o(&e.risk_level), o(&e.risk_decision), o(&e.error_code), o(&e.provider_name),
+                o(&e.provider_type), o(&e.migration_source), o(&e.migration_status), o(&e.raw),
+            ],
+            flags: [e.mfa_challenged, e.mfa_passed, e.new_device, e.compromised_credentials],
+            token_size_bytes: e.token_size_bytes,
+        }
+    }
+
+    /// The partition the row belongs to.
+    pub fn partition(&self) -> (&'static str, i32) {
+        (category_of(self.text[text::EVENT_TYPE]), self.times[0].div_euclid(86_400_000_000) as i32)
+    }
+}
+
+/// Where each schema column comes from in a [`RowRef`], in schema order.
+#[derive(Clone, Copy)]
+enum Slot {
+    Text(usize),
+    Time(usize),
+    Opt(usize),
+    Flag(usize),
+    Int,
+}
+
+const LAYOUT: [Slot; 37] = {
+    use Slot::*;
+    [
+        Text(text::EVENT_ID), Time(0), Text(text::EVENT_TIME_SOURCE), Time(1), Text(text::EVENT_TYPE),
+        Opt(0), Opt(1), Opt(2), Opt(3), Opt(4), Opt(5), Opt(6), Opt(7), Opt(8), Opt(9), Opt(10), Opt(11),
+        Opt(12), Opt(13), Opt(14), Opt(15), Flag(0), Flag(1), Opt(16), Flag(2), Opt(17), Opt(18), Flag(3),
+        Opt(19), Opt(20), Opt(21), Opt(22), Opt(23), Int, Text(text::SOURCE_FORMAT), Text(text::SOURCE), Opt(24),
+    ]
+};
+
+/// Column builders of the events file schema.
+pub struct EventColumns {
+    text: Vec<StringBuilder>,
+    times: Vec<TimestampMicrosecondBuilder>,
+    opt: Vec<StringBuilder>,
+    flags: Vec<BooleanBuilder>,
+    token_size_bytes: Int64Builder,
+    rows: usize,
+    /// String bytes appended so far (memory accounting).
+    bytes: usize,
+}
+
+impl Default for EventColumns {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventColumns {
+    pub fn new() -> Self {
+        Self {
+            text: (0..text::COUNT).map(|_| StringBuilder::new()).collect(),
+            times: (0..2).map(|_| TimestampMicrosecondBuilder::new()).collect(),
+            opt: (0..opt::COUNT).map(|_| StringBuilder::new()).collect(),
+            flags: (0..flag::COUNT).map(|_| BooleanBuilder::new()).collect(),
+            token_size_bytes: Int64Builder::new(),
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Approximate memory held, bytes.
+    pub fn memory(&self) -> usize {
+        self.bytes + self.rows * (std::mem::size_of::<RowRef>() / 2)
+    }
+
+    pub fn push(&mut self, r: &RowRef<'_>) {
+        for (b, v) in self.text.iter_mut().zip(r.text) {
+            b.append_value(v);
+            self.bytes += v.len();
+        }
+        for (b, v) in self.times.iter_mut().zip(r.times) {
+            b.append_value(v);
+        }
+        for (b, v) in self.opt.iter_mut().zip(r.opt) {
+            b.append_option(v);
+            self.bytes += v.map_or(0, str::len);
+        }
+        for (b, v) in self.flags.iter_mut().zip(r.flags) {
+            b.append_option(v);
+        }
+        self.token_size_bytes.append_option(r.token_size_bytes);
+        self.rows += 1;
+    }
+
+    /// The rows so far as one batch; the builders start over empty.
+    pub fn finish(&mut self) -> RecordBatch {
+        let columns: Vec<ArrayRef> = LAYOUT
+            .iter()
+            .map(|slot| -> ArrayRef {
+                match *slot {
+                    Slot::Text(i) => Arc::new(self.text[i].finish()),
+                    Slot::Time(i) => Arc::new(self.times[i].finish().with_timezone("UTC")),
+                    Slot::Opt(i) => Arc::new(self.opt[i].finish()),
+                    Slot::Flag(i) => Arc::new(self.flags[i].finish()),
+                    Slot::Int => Arc::new(self.token_size_bytes.finish()),
+                }
+            })
+            .collect();
+        self.rows = 0;
+        self.bytes = 0;
+        // Every push appends to every builder, and each builder has its
+        // schema column's type (`layout_follows_the_file_schema`).
+        RecordBatch::try_new(events_file_schema(), columns).expect("builders match the events file schema")
+    }
+}
+
+/// Rows grouped by partition, each partition's in its own builders.
+#[derive(Default)]
+pub struct PartitionedRows {
+    parts: HashMap<(&'static str, i32), EventColumns>,
+    rows: usize,
+}
+
+impl PartitionedRows {
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn push(&mut self, r: &RowRef<'_>) {
+        self.parts.entry(r.partition()).or_default().push(r);
+        self.rows += 1;
+    }
+
+    pub fn push_event(&mut self, e: &AuthEvent) {
+        self.push(&RowRef::of(e));
+    }
+
+    /// One batch per partition; empties the builders.
+    pub fn finish(&mut self) -> Vec<(PartitionKey, RecordBatch)> {
+        self.rows = 0;
+        let mut out = Vec::with_capacity(self.parts.len());
+        for ((category, day), mut cols) in self.parts.drain() {
+            out.push((PartitionKey::new(category, day), cols.finish()));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+
+    #[test]
+    fn layout_follows_the_file_schema() {
+        let schema = events_file_schema();
+        let mut names: Vec<String> = Vec::new();
+        for slot in LAYOUT {
+            names.push(match slot {
+                Slot::Text(i) => ["event_id", "event_time_source", "event_type", "source_format", "source"][i].into(),
+                Slot::Time(i) => ["event_time", "ingest_time"][i].into(),
+                Slot::Opt(i) => opt::NAMES[i].into(),
+                Slot::Flag(i) => flag::NAMES[i].into(),
+                Slot::Int => "token_size_bytes".into(),
+            });
+        }
+        let expected: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn rows_land_in_their_partitions_with_every_value() {
+        let day = 86_400_000_000i64;
+        let rows = [
+            AuthEvent {
+                event_id: "a".into(),
+                event_type: "sign_in".into(),
+                event_time: 3 * day + 5,
+                outcome: Some("success".into()),
+                mfa_passed: Some(true),
+                token_size_bytes: Some(9000),
+                raw: Some("{}".into()),
+                ..Default::default()
+            },
+            AuthEvent { event_id: "b".into(), event_type: "user_migration".into(), event_time: -1, ..Default::default() },
+            AuthEvent { event_id: "c".into(), event_type: "sign_out".into(), event_time: 3 * day, ..Default::default() },
+        ];
+        let mut parts = PartitionedRows::default();
+        rows.iter().for_each(|e| parts.push_event(e));
+        assert_eq!(parts.len(), 3);
+        let batches = parts.finish();
+        assert!(parts.is_empty());
+        let keys: Vec<_> = batches.iter().map(|(k, b)| (k.dir(), b.num_rows())).collect();
+        assert_eq!(
+            keys,
+            [("category=auth/event_date=1970-01-04".to_string(), 2), ("category=migration/event_date=1969-12-31".into(), 1)]
+        );
+        let auth = &batches[0].1;
+        assert_eq!(auth.schema(), events_file_schema());
+        let col = |name: &str| auth.column_by_name(name).unwrap().clone();
+        let strings = |name: &str| col(name).as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
+        assert_eq!(strings("event_id"), [Some("a".to_string()), Some("c".into())]);
+        assert_eq!(strings("outcome"), [Some("success".to_string()), None]);
+        assert_eq!(strings("raw"), [Some("{}".to_string()), None]);
+        assert_eq!(col("mfa_passed").as_boolean().iter().collect::<Vec<_>>(), [Some(true), None]);
+        assert_eq!(col("mfa_challenged").null_count(), 2);
+        let tokens = col("token_size_bytes");
+        assert_eq!(tokens.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), [Some(9000), None]);
+        let times = col("event_time");
+        assert_eq!(times.as_primitive::<TimestampMicrosecondType>().values().to_vec(), [3 * day + 5, 3 * day]);
+        let migration = &batches[1].1;
+        assert_eq!(migration.column_by_name("event_id").unwrap().as_string::<i32>().value(0), "b");
+    }
+}

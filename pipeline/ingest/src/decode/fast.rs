@@ -1,0 +1,379 @@
+//! The canonical fast path: a flat canonical JSON object scanned in place
+//! and appended straight to the partition's Arrow builders, with no
+//! `serde_json::Value`, no owned row and no per-field allocation.
+//!
+//! It accepts only what it can decode exactly as [`super::canonical`] does:
+//! known keys, scalar values of the expected JSON type, no duplicates, a
+//! known `event_type` and a valid `event_time`. Anything else (a number
+//! where a string is expected, an unknown key, a reject) returns `false`
+//! with nothing appended, and the general path decodes the payload, with
+//! its lenient readings and its dead letters.
+
+use std::borrow::Cow;
+
+use authlake_core::columns::{flag, opt, PartitionedRows, RowRef};
+use authlake_core::event::{category_of, known_event_type};
+use authlake_core::position::derived_event_id;
+
+use super::value::{iso_time, text_str};
+use super::PayloadContext;
+
+/// What a key of a canonical object feeds.
+#[derive(Clone, Copy)]
+enum Key {
+    EventId,
+    EventTime,
+    EventTimeSource,
+    EventType,
+    Category,
+    Opt(usize),
+    Flag(usize),
+    TokenSize,
+    /// Columns authlake sets itself (`source`, `raw`, ...): read and dropped.
+    Ignored,
+}
+
+fn key_of(name: &[u8]) -> Option<Key> {
+    use Key::{Flag, Opt};
+    Some(match name {
+        b"event_id" => Key::EventId,
+        b"event_time" => Key::EventTime,
+        b"event_time_source" => Key::EventTimeSource,
+        b"event_type" => Key::EventType,
+        b"category" => Key::Category,
+        b"token_size_bytes" => Key::TokenSize,
+        b"source_format" | b"source" | b"raw" | b"ingest_time" | b"event_date" => Key::Ignored,
+        b"outcome" => Opt(0),
+        b"user_pool_id" => Opt(1),
+        b"client_id" => Opt(2),
+        b"aws_region" => Opt(3),
+        b"account_id" => Opt(4),
+        b"username" => Opt(5),
+        b"user_sub" => Opt(6),
+        b"email" => Opt(7),
+        b"tenant_id" => Opt(8),
+        b"ip_address" => Opt(9),
+        b"country" => Opt(10),
+        b"city" => Opt(11),
+        b"device_name" => Opt(12),
+        b"user_agent" => Opt(13),
+        b"auth_flow" => Opt(14),
+        b"challenge_name" => Opt(15),
+        b"mfa_method" => Opt(16),
+        b"risk_level" => Opt(17),
+        b"risk_decision" => Opt(18),
+        b"error_code" => Opt(19),
+        b"provider_name" => Opt(20),
+        b"provider_type" => Opt(21),
+        b"migration_source" => Opt(22),
+        b"migration_status" => Opt(23),
+        b"mfa_challenged" => Flag(0),
+        b"mfa_passed" => Flag(1),
+        b"new_device" => Flag(2),
+        b"compromised_credentials" => Flag(3),
+        _ => return None,
+    })
+}
+
+/// One scalar JSON value.
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Int(i64),
+    Null,
+}
+
+/// A cursor over one JSON object's bytes.
+struct Scan<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string starting at the opening quote; escapes go through
+    /// serde_json. The whole record is valid UTF-8 (checked once), and a
+    /// quote is ASCII, so the slice between quotes is too.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        loop {
+            j += memchr::memchr2(b'"', b'\\', &self.b[j..])?;
+            if self.b[j] == b'"' {
+                break;
+            }
+            escaped = true;
+            j += 2;
+            if j >= self.b.len() {
+                return None;
+            }
+        }
+        self.i = j + 1;
+        let raw = &self.b[start..j];
+        if escaped {
+            serde_json::from_slice::<String>(&self.b[start - 1..=j]).ok().map(Cow::Owned)
+        } else if raw.iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+            None // a raw control character: invalid JSON
+        } else {
+            // Quotes are ASCII, so these are character boundaries.
+            Some(Cow::Borrowed(&self.text[start..j]))
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn scalar(&mut self) -> Option<Scalar<'a>> {
+        self.ws();
+        match *self.b.get(self.i)? {
+            b'"' => self.string().map(Scalar::Str),
+            b't' => self.literal(b"true").then_some(Scalar::Bool(true)),
+            b'f' => self.literal(b"false").then_some(Scalar::Bool(false)),
+            b'n' => self.literal(b"null").then_some(Scalar::Null),
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                self.i += usize::from(self.b[self.i] == b'-');
+                let digits = self.i;
+                while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+                    self.i += 1;
+                }
+                // Fractions, exponents and leading zeros (invalid JSON) take
+                // the general path.
+                let n = self.i - digits;
+                if n == 0 || (n > 1 && self.b[digits] == b'0') || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                    return None;
+                }
+                std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok().map(Scalar::Int)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The fields of one canonical object, borrowed from the payload.
+#[derive(Default)]
+struct Fields<'a> {
+    event_id: Option<Cow<'a, str>>,
+    event_time: Option<Cow<'a, str>>,
+    event_time_source: Option<Cow<'a, str>>,
+    event_type: Option<Cow<'a, str>>,
+    category: Option<Cow<'a, str>>,
+    opt: [Option<Cow<'a, str>>; opt::COUNT],
+    flags: [Option<bool>; flag::COUNT],
+    token_size_bytes: Option<i64>,
+}
+
+fn parse(b: &[u8]) -> Option<Fields<'_>> {
+    let text = std::str::from_utf8(b).ok()?;
+    let mut s = Scan { text, b, i: 0 };
+    let mut f = Fields::default();
+    let mut seen = 0u64;
+    if !s.eat(b'{') {
+        return None;
+    }
+    if s.eat(b'}') {
+        return None;
+    }
+    loop {
+        s.ws();
+        let name = s.string()?;
+        let key = key_of(name.as_bytes())?;
+        let bit = 1u64 << key_bit(key);
+        if seen & bit != 0 && !matches!(key, Key::Ignored) {
+            return None; // duplicate key: the general path keeps the last
+        }
+        seen |= bit;
+        if !s.eat(b':') {
+            return None;
+        }
+        let value = s.scalar()?;
+        match key {
+            Key::EventId => f.event_id = as_text(value)?,
+            Key::EventTime => f.event_time = as_text(value)?,
+            Key::EventTimeSource => f.event_time_source = as_text(value)?,
+            Key::EventType => f.event_type = as_text(value)?,
+            Key::Category => f.category = as_text(value)?,
+            Key::Opt(i) => f.opt[i] = as_text(value)?,
+            Key::Flag(i) => {
+                f.flags[i] = match value {
+                    Scalar::Bool(v) => Some(v),
+                    Scalar::Null => None,
+                    _ => return None,
+                }
+            }
+            Key::TokenSize => {
+                f.token_size_bytes = match value {
+                    Scalar::Int(v) => Some(v),
+                    Scalar::Null => None,
+                    _ => return None,
+                }
+            }
+            Key::Ignored => {}
+        }
+        if s.eat(b',') {
+            continue;
+        }
+        if s.eat(b'}') {
+            break;
+        }
+        return None;
+    }
+    s.ws();
+    (s.i == b.len()).then_some(f)
+}
+
+/// A string column's value: numbers and booleans (which the general path
+/// renders as text) are not taken.
+fn as_text(v: Scalar<'_>) -> Option<Option<Cow<'_, str>>> {
+    match v {
+        Scalar::Str(t) => Some(Some(t)),
+        Scalar::Null => Some(None),
+        _ => None,
+    }
+}
+
+fn key_bit(k: Key) -> usize {
+    match k {
+        Key::EventId => 0,
+        Key::EventTime => 1,
+        Key::EventTimeSource => 2,
+        Key::EventType => 3,
+        Key::Category => 4,
+        Key::TokenSize => 5,
+        Key::Ignored => 6,
+        Key::Flag(i) => 7 + i,
+        Key::Opt(i) => 7 + flag::COUNT + i,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form authlake and most tools
+/// write, in µs; anything else (offsets, leap seconds, odd digits) is left
+/// to [`iso_time`].
+fn utc_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let micros = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            let n = num(20..20 + digits.len())?;
+            // Truncated to µs, as chrono's timestamp_micros does.
+            if digits.len() >= 6 { n / 10i64.pow(digits.len() as u32 - 6) } else { n * 10i64.pow(6 - digits.len() as u32) }
+        }
+        _ => return None,
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > month_days[month as usize - 1] || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
+}
+
+fn t<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
+    v.as_deref().and_then(text_str)
+}
+
+/// Decodes `record` (a trimmed single-record payload) into `rows` when it
+/// is a canonical object this path reads exactly; false leaves `rows`
+/// untouched.
+pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) -> bool {
+    let Some(f) = parse(record) else { return false };
+    let Some(event_type) = t(&f.event_type).and_then(known_event_type) else { return false };
+    let own_time = match &f.event_time {
+        None => None,
+        Some(s) => match text_str(s).and_then(|s| utc_time(s).or_else(|| iso_time(s))) {
+            Some(us) => Some(us),
+            None => return false,
+        },
+    };
+    if t(&f.category).is_some_and(|c| c != category_of(event_type)) {
+        return false;
+    }
+    let source = ctx.position.render_record(None);
+    let derived;
+    let event_id = match t(&f.event_id) {
+        Some(id) => id,
+        None => {
+            derived = derived_event_id(payload, &source);
+            &derived
+        }
+    };
+    let (event_time, mut time_source) = match own_time {
+        Some(us) => (us, "record"),
+        None => ctx.transport_time.unwrap_or((ctx.ingest_time, "ingest")),
+    };
+    if own_time.is_some() {
+        if let Some(src) = t(&f.event_time_source) {
+            time_source = src;
+        }
+    }
+    let outcome = t(&f.opt[opt::OUTCOME]).map(|o| match o.bytes().any(|c| c.is_ascii_uppercase()) {
+        true => Cow::Owned(o.to_ascii_lowercase()),
+        false => Cow::Borrowed(o),
+    });
+    let mut row = RowRef {
+        text: [event_id, time_source, event_type, "canonical", &source],
+        times: [event_time, ctx.ingest_time],
+        opt: Default::default(),
+        flags: f.flags,
+        token_size_bytes: f.token_size_bytes,
+    };
+    for (slot, v) in row.opt.iter_mut().zip(&f.opt) {
+        *slot = t(v);
+    }
+    row.opt[opt::OUTCOME] = outcome.as_deref();
+    row.opt[opt::RAW] = None;
+    if row.opt[opt::TENANT_ID].is_none() {
+        row.opt[opt::TENANT_ID] = ctx.defaults.tenant_id.as_deref();
+    }
+    if row.opt[opt::MIGRATION_SOURCE].is_none() && category_of(event_type) == "migration" {
+        row.opt[opt::MIGRATION_SOURCE] = ctx.defaults.migration_source.as_deref();
+    }
+    rows.push(&row);
+    true
+}
+
+#[cfg(test)]
+#[path = "fast_tests.rs"]
+mod tests;
