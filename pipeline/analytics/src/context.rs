@@ -32,7 +32,12 @@ pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", true)
-        .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        // Lake files carry small footers (tens of KiB); the default hint
+        // (512 KiB) reads, and zeroes a buffer for, most of each file
+        // just to plan.
+        .set_usize("datafusion.execution.parquet.metadata_size_hint", 64 * 1024)
+        .set_bool("datafusion.execution.collect_statistics", false);
     let ctx = SessionContext::new_with_config(config);
     let base = lake.url();
     let url = Url::parse(&base).map_err(|e| QueryError::Url(base.clone(), e.to_string()))?;
