@@ -73,7 +73,7 @@ pub struct IngestConfig {
     pub commit_interval: Option<String>,
     /// Target size of data files, e.g. `128MiB`.
     pub target_file_size: Option<String>,
-    /// Memory for buffered data before a commit is forced, e.g. `1GiB`.
+    /// Memory for buffered data before a commit is forced, e.g. `256MiB`.
     pub max_buffer: Option<String>,
 }
 

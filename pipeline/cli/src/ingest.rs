@@ -40,7 +40,7 @@ pub struct IngestArgs {
     /// Target size of each Parquet file [default: 128MiB].
     #[arg(long)]
     pub target_file_size: Option<String>,
-    /// Memory for buffered data before a commit is forced [default: 1GiB].
+    /// Memory for buffered data before a commit is forced [default: 256MiB].
     #[arg(long)]
     pub max_buffer: Option<String>,
     /// Writer id (names the staging area); defaults to one derived from the source.

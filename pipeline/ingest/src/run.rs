@@ -40,7 +40,7 @@ impl Default for IngestOptions {
             writer_id: "default".into(),
             defaults: Defaults::default(),
             targets: FileTargets::default(),
-            max_buffer_bytes: 1024 * 1024 * 1024,
+            max_buffer_bytes: 256 * 1024 * 1024,
             commit_interval: Duration::from_secs(60),
         }
     }

@@ -55,6 +55,9 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
 
 static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// What object_store's `BufWriter` holds before it starts a multipart upload.
+const STORE_BUFFER_BYTES: u64 = 10 * 1024 * 1024;
+
 /// A unique staging name for this process.
 pub fn staging_name(writer: &str) -> Path {
     let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -70,7 +73,7 @@ struct OpenFile {
     task: tokio::task::JoinHandle<Result<(), LakeError>>,
     /// Bytes written plus a share of what is still encoding in memory.
     size: Arc<AtomicU64>,
-    /// Encoded bytes held in memory by the writer.
+    /// Bytes held in memory for this file (encoder and store buffers).
     in_memory: Arc<AtomicU64>,
     staging: Path,
     /// Batches not yet handed to the encoder (concatenated first, so the
@@ -93,7 +96,11 @@ impl OpenFile {
                 writer.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
                 let held = writer.in_progress_size() as u64;
                 task_size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
-                task_memory.store(held, Ordering::Relaxed);
+                // The encoder's buffers (pages, dictionaries, the row group in
+                // progress) plus what the store's writer holds before it
+                // uploads a part.
+                let buffered = (writer.bytes_written() as u64).min(STORE_BUFFER_BYTES);
+                task_memory.store(writer.memory_size() as u64 + buffered, Ordering::Relaxed);
             }
             writer.close().await.map_err(|e| parquet_err(&path, e))?;
             Ok(())
