@@ -1,4 +1,4 @@
-"""authlake vs DuckDB on the same generated data, in one run (tests/bench.sh).
+"""authlake vs DuckDB on the same generated data, in one run (run it with tests/bench.sh).
 
 For each size N: generate N canonical events (no `raw`, so both tools write
 the same columns); time authlake's ingest into a partitioned lake and
@@ -91,7 +91,8 @@ def query_sql(name):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", default="10000000", help="comma-separated sizes, e.g. 1000000,3000000,10000000")
-    ap.add_argument("--authlake", default=os.path.join(ROOT, "target/release/authlake"))
+    ap.add_argument("--authlake", default=os.path.join(ROOT, "target/debug/authlake"),
+                    help="the binary to time (the dev profile builds hot dependencies at opt-level 3)")
     ap.add_argument("--work", default="/tmp/authlake-bench")
     ap.add_argument("--json", default="bench.json")
     ap.add_argument("--repeat", type=int, default=3, help="query runs per tool (the best counts)")
@@ -107,6 +108,8 @@ def main():
     for n in sizes:
         results["sizes"].append(run_size(args, n))
         print_table(results["sizes"][-1])
+    if len(sizes) > 1:
+        results["scaling"] = scaling(results["sizes"])
     if args.kafka_events:
         results["kafka"] = run_kafka(args, args.kafka_events)
         print_table(results["kafka"])
@@ -395,6 +398,27 @@ def step(name, rows, a, d):
         # > 1: authlake is faster.
         "speedup_vs_duckdb": round(d["seconds"] / a["seconds"], 2),
     }
+
+
+def scaling(sizes):
+    """Seconds per million events of each step at each size: flat means
+    cost grows linearly with the data."""
+    names = [st["step"] for st in sizes[0]["steps"]]
+    print("\n== scaling: seconds per million events (authlake / DuckDB)")
+    print(f"{'step':<46} " + " ".join(f"{str(sz['events'] // 1000000) + 'M':>16}" for sz in sizes))
+    table = []
+    for name in names:
+        row = {"step": name}
+        cells = []
+        for sz in sizes:
+            st = next(x for x in sz["steps"] if x["step"] == name)
+            per = sz["events"] / 1e6
+            a, d = st["authlake_seconds"] / per, st["duckdb_seconds"] / per
+            row[str(sz["events"])] = {"authlake_s_per_m": round(a, 3), "duckdb_s_per_m": round(d, 3)}
+            cells.append(f"{a:.3f} / {d:.3f}")
+        print(f"{name:<46} " + " ".join(f"{c:>16}" for c in cells))
+        table.append(row)
+    return table
 
 
 def print_table(size):

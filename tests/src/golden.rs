@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, TimestampMicrosecondType};
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::source::{file, Chunk, ChunkSink};
 use serde_json::{json, Value};
@@ -44,24 +46,56 @@ pub fn decode_fixture(path: &Path) -> Value {
     let mut events = Vec::new();
     let mut dead = Vec::new();
     let mut skipped = 0;
-    for chunk in sink.0 {
-        for e in chunk.decoded.events {
-            let mut v = serde_json::to_value(&e).unwrap();
-            v["event_time"] = json!(iso(e.event_time));
-            v["ingest_time"] = json!(iso(e.ingest_time));
-            v["source"] = json!(strip(&e.source));
-            v["category"] = json!(e.category());
-            if e.event_id.starts_with("al-") {
-                v["event_id"] = json!("<derived>");
+    for mut chunk in sink.0 {
+        chunk.decoded.seal();
+        for (key, batch) in &chunk.decoded.batches {
+            for mut v in rows_of(batch) {
+                v["source"] = json!(strip(v["source"].as_str().unwrap()));
+                v["category"] = json!(key.category);
+                if v["event_id"].as_str().unwrap().starts_with("al-") {
+                    v["event_id"] = json!("<derived>");
+                }
+                events.push(v);
             }
-            events.push(v);
         }
         for d in chunk.decoded.dead_letters {
             dead.push(json!({"source": strip(&d.source), "reason": d.reason, "raw": d.raw}));
         }
         skipped += chunk.decoded.skipped;
     }
+    // Rows come grouped by partition; the golden files list them in file
+    // order (payload offset, then record index).
+    events.sort_by_key(|v| source_order(v["source"].as_str().unwrap()));
     json!({"events": events, "dead_letters": dead, "skipped": skipped})
+}
+
+/// `file:<path>@<offset>[#<index>]` as (path, offset, index).
+fn source_order(source: &str) -> (String, u64, i64) {
+    let (path, rest) = source.rsplit_once('@').unwrap();
+    let (offset, index) = rest.split_once('#').map_or((rest, -1), |(o, i)| (o, i.parse().unwrap()));
+    (path.to_string(), offset.parse().unwrap(), index)
+}
+
+/// The rows of an events batch as JSON objects, times in RFC 3339.
+fn rows_of(batch: &RecordBatch) -> Vec<Value> {
+    let mut rows = vec![serde_json::Map::new(); batch.num_rows()];
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        for (i, row) in rows.iter_mut().enumerate() {
+            let v = if col.is_null(i) {
+                Value::Null
+            } else {
+                match field.data_type() {
+                    DataType::Utf8 => json!(col.as_string::<i32>().value(i)),
+                    DataType::Boolean => json!(col.as_boolean().value(i)),
+                    DataType::Int64 => json!(col.as_primitive::<Int64Type>().value(i)),
+                    DataType::Timestamp(..) => json!(iso(col.as_primitive::<TimestampMicrosecondType>().value(i))),
+                    other => panic!("unexpected column type {other}"),
+                }
+            };
+            row.insert(field.name().clone(), v);
+        }
+    }
+    rows.into_iter().map(Value::Object).collect()
 }
 
 #[test]
