@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use authlake_core::schema::{dead_letters_schema, events_file_schema};
 use authlake_ingest::lake::{Lake, Location, DEAD_LETTERS_DIR};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -26,8 +26,19 @@ pub enum QueryError {
 }
 
 /// A session with `events` and `dead_letters` registered over `lake`,
-/// once the lake's live files are checked against its commit log.
+/// once the lake's live files are checked against its commit log. Strings
+/// are `Utf8View` (see [`view_schema`]): for queries and KPIs.
 pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
+    context(lake, true).await
+}
+
+/// [`lake_context`] with strings as the lake stores them (`Utf8`): for
+/// what writes rows out (exports) or reads them back as plain strings.
+pub async fn lake_context_utf8(lake: &Lake) -> Result<SessionContext, QueryError> {
+    context(lake, false).await
+}
+
+async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError> {
     crate::verify::verify_lake(lake).await?;
     let config = SessionConfig::new()
         .with_information_schema(true)
@@ -55,7 +66,10 @@ pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
             ("category".to_string(), DataType::Utf8),
             ("event_date".to_string(), DataType::Date32),
         ]);
-    let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(events_file_schema());
+    let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(match views {
+        true => view_schema(&events_file_schema()),
+        false => events_file_schema(),
+    });
     ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
 
     // dead_letters: one flat directory.
@@ -102,4 +116,19 @@ pub async fn run_sql_with(
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await?;
     Ok((schema, batches))
+}
+
+/// The table schema with strings as `Utf8View`: DataFusion reads Parquet
+/// strings as views (no copy of short values) and, with a `Utf8` table
+/// schema, would cast every string column back, copying all of it.
+fn view_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }

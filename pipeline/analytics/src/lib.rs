@@ -19,4 +19,4 @@ pub mod named;
 pub mod output;
 pub mod verify;
 
-pub use context::{lake_context, run_sql, run_sql_with, QueryError};
+pub use context::{lake_context, lake_context_utf8, run_sql, run_sql_with, QueryError};

@@ -25,7 +25,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde_json::{json, Map, Value};
 
-use crate::context::lake_context;
+use crate::context::lake_context_utf8;
 use manifest::{sha256_file, ExportFile, Manifest};
 
 /// Output formats.
@@ -171,7 +171,7 @@ pub async fn export(lake: &Lake, o: &ExportOptions, progress: &(dyn Fn(u64) + Sy
     std::fs::create_dir_all(&o.out).map_err(|e| ExportError::Io(o.out.clone(), e))?;
 
     let lake_commit = CommitLog::load(lake).await?.state.latest;
-    let ctx = lake_context(lake).await?;
+    let ctx = lake_context_utf8(lake).await?;
     let sql = selection_sql(o);
     let df = ctx.sql(&sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());

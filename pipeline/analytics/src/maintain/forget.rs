@@ -16,7 +16,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::json;
 
 use super::{apply, live_files, read_file, stage, MaintainError, Staged};
-use crate::context::{lake_context, run_sql};
+use crate::context::{lake_context_utf8, run_sql};
 use crate::export::user_predicate;
 
 /// Where erasure records live.
@@ -35,7 +35,7 @@ pub struct ForgetSummary {
 
 /// The usernames and subs that name the same person as `user`.
 async fn identities(lake: &Lake, user: &str) -> Result<BTreeSet<String>, MaintainError> {
-    let ctx = lake_context(lake).await?;
+    let ctx = lake_context_utf8(lake).await?;
     let sql = format!("SELECT DISTINCT username, user_sub FROM events WHERE {}", user_predicate(user));
     let (_, batches) = run_sql(&ctx, &sql).await?;
     let mut ids = BTreeSet::from([user.to_string()]);
