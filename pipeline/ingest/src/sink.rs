@@ -75,6 +75,10 @@ struct OpenFile {
     size: Arc<AtomicU64>,
     /// Bytes held in memory for this file (encoder and store buffers).
     in_memory: Arc<AtomicU64>,
+    /// Bytes of batches sent to the encoding task and not yet encoded:
+    /// counted from the send, so the budget sees them at once rather than
+    /// whenever the task gets to run.
+    in_flight: Arc<AtomicU64>,
     staging: Path,
     /// Batches not yet handed to the encoder (concatenated first, so the
     /// encoder sees batches of `batch_rows`).
@@ -89,11 +93,12 @@ impl OpenFile {
         let obj = BufWriter::new(lake.store.clone(), staging.clone());
         let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&staging, e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
-        let (size, in_memory) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let (task_size, task_memory, path) = (size.clone(), in_memory.clone(), staging.clone());
+        let (size, in_memory, in_flight) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (task_size, task_memory, task_flight, path) = (size.clone(), in_memory.clone(), in_flight.clone(), staging.clone());
         let task = tokio::spawn(async move {
             while let Some(batch) = rx.recv().await {
                 writer.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
+                task_flight.fetch_sub(batch.get_array_memory_size() as u64, Ordering::Relaxed);
                 let held = writer.in_progress_size() as u64;
                 task_size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
                 // The encoder's buffers (pages, dictionaries, the row group in
@@ -105,7 +110,7 @@ impl OpenFile {
             writer.close().await.map_err(|e| parquet_err(&path, e))?;
             Ok(())
         });
-        Ok(Self { batches: Some(tx), task, size, in_memory, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
+        Ok(Self { batches: Some(tx), task, size, in_memory, in_flight, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
     }
 
     /// Waits for the encoding task and returns its error, if any.
@@ -151,7 +156,8 @@ impl Sink {
     /// Bytes held in memory (encoded row groups in progress plus rows not
     /// yet converted), approximately.
     pub fn buffered_bytes(&self) -> u64 {
-        self.open.values().map(|f| f.in_memory.load(Ordering::Relaxed) + f.pending_bytes).sum::<u64>()
+        let held = |f: &OpenFile| f.in_memory.load(Ordering::Relaxed) + f.in_flight.load(Ordering::Relaxed) + f.pending_bytes;
+        self.open.values().map(held).sum::<u64>()
             + self.dead.iter().map(|d| d.raw.len() as u64 + 128).sum::<u64>()
     }
 
@@ -195,6 +201,7 @@ impl Sink {
         file.rows += batch.num_rows() as u64;
         file.pending.clear();
         (file.pending_rows, file.pending_bytes) = (0, 0);
+        file.in_flight.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
         let sent = match &file.batches {
             Some(tx) => tx.send(batch).await.is_ok(),
             None => false,
