@@ -69,16 +69,10 @@ pub fn staging_name(writer: &str) -> Path {
 /// the files of several partitions are encoded on all cores while the run
 /// loop goes on.
 struct OpenFile {
-    batches: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
+    /// Batches for the encoding task, each with its memory size.
+    batches: Option<tokio::sync::mpsc::Sender<(RecordBatch, u64)>>,
     task: tokio::task::JoinHandle<Result<(), LakeError>>,
-    /// Bytes written plus a share of what is still encoding in memory.
-    size: Arc<AtomicU64>,
-    /// Bytes held in memory for this file (encoder and store buffers).
-    in_memory: Arc<AtomicU64>,
-    /// Bytes of batches sent to the encoding task and not yet encoded:
-    /// counted from the send, so the budget sees them at once rather than
-    /// whenever the task gets to run.
-    in_flight: Arc<AtomicU64>,
+    meters: Arc<Meters>,
     staging: Path,
     /// Batches not yet handed to the encoder (concatenated first, so the
     /// encoder sees batches of `batch_rows`).
@@ -88,29 +82,42 @@ struct OpenFile {
     rows: u64,
 }
 
+/// What the run loop reads of a file the encoding task is writing.
+#[derive(Default)]
+struct Meters {
+    /// Bytes written plus a share of what is still encoding in memory.
+    size: AtomicU64,
+    /// Bytes held in memory for this file (encoder and store buffers).
+    in_memory: AtomicU64,
+    /// Bytes of batches sent to the encoding task and not yet encoded:
+    /// counted from the send, so the budget sees them at once rather than
+    /// whenever the task gets to run.
+    in_flight: AtomicU64,
+}
+
 impl OpenFile {
     fn open(lake: &Lake, staging: Path, props: WriterProperties) -> Result<Self, LakeError> {
         let obj = BufWriter::new(lake.store.clone(), staging.clone());
         let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&staging, e))?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
-        let (size, in_memory, in_flight) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let (task_size, task_memory, task_flight, path) = (size.clone(), in_memory.clone(), in_flight.clone(), staging.clone());
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(2);
+        let meters = Arc::new(Meters::default());
+        let (task_meters, path) = (meters.clone(), staging.clone());
         let task = tokio::spawn(async move {
-            while let Some(batch) = rx.recv().await {
+            while let Some((batch, bytes)) = rx.recv().await {
                 writer.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
-                task_flight.fetch_sub(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+                task_meters.in_flight.fetch_sub(bytes, Ordering::Relaxed);
                 let held = writer.in_progress_size() as u64;
-                task_size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
+                task_meters.size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
                 // The encoder's buffers (pages, dictionaries, the row group in
                 // progress) plus what the store's writer holds before it
                 // uploads a part.
                 let buffered = (writer.bytes_written() as u64).min(STORE_BUFFER_BYTES);
-                task_memory.store(writer.memory_size() as u64 + buffered, Ordering::Relaxed);
+                task_meters.in_memory.store(writer.memory_size() as u64 + buffered, Ordering::Relaxed);
             }
             writer.close().await.map_err(|e| parquet_err(&path, e))?;
             Ok(())
         });
-        Ok(Self { batches: Some(tx), task, size, in_memory, in_flight, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
+        Ok(Self { batches: Some(tx), task, meters, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
     }
 
     /// Waits for the encoding task and returns its error, if any.
@@ -156,7 +163,7 @@ impl Sink {
     /// Bytes held in memory (encoded row groups in progress plus rows not
     /// yet converted), approximately.
     pub fn buffered_bytes(&self) -> u64 {
-        let held = |f: &OpenFile| f.in_memory.load(Ordering::Relaxed) + f.in_flight.load(Ordering::Relaxed) + f.pending_bytes;
+        let held = |f: &OpenFile| f.meters.in_memory.load(Ordering::Relaxed) + f.meters.in_flight.load(Ordering::Relaxed) + f.pending_bytes;
         self.open.values().map(held).sum::<u64>()
             + self.dead.iter().map(|d| d.raw.len() as u64 + 128).sum::<u64>()
     }
@@ -201,9 +208,10 @@ impl Sink {
         file.rows += batch.num_rows() as u64;
         file.pending.clear();
         (file.pending_rows, file.pending_bytes) = (0, 0);
-        file.in_flight.fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+        let bytes = batch.get_array_memory_size() as u64;
+        file.meters.in_flight.fetch_add(bytes, Ordering::Relaxed);
         let sent = match &file.batches {
-            Some(tx) => tx.send(batch).await.is_ok(),
+            Some(tx) => tx.send((batch, bytes)).await.is_ok(),
             None => false,
         };
         if !sent {
@@ -237,7 +245,7 @@ impl Sink {
 
 /// A partition's file has reached its target size.
 fn file_is_full(file: &OpenFile, targets: &FileTargets) -> bool {
-    file.size.load(Ordering::Relaxed) >= targets.target_file_bytes
+    file.meters.size.load(Ordering::Relaxed) >= targets.target_file_bytes
 }
 
 async fn close(mut f: OpenFile, key: &PartitionKey, lake: &Lake) -> Result<StagedFile, LakeError> {
