@@ -2,7 +2,8 @@
 # The performance benchmark: authlake against DuckDB (ingest and KPI
 # queries), a bare librdkafka consumer (Kafka) and a bare boto3 reader
 # (Kinesis), all in one run on the same generated data. Installs its peers
-# from PyPI and tansu from crates.io when missing, builds authlake, then
+# from PyPI, librdkafka's build tools from Debian and tansu from crates.io
+# when missing, builds authlake, then
 # runs tests/bench.py with the arguments given, e.g.
 #   bash tests/bench.sh --events 1000000,3000000,10000000
 # Writes bench.json (see --json).
@@ -10,6 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   'duckdb>=1.1' 'moto[server]>=5.0' boto3 confluent-kafka 2>&1 | grep -v 'already satisfied' || true
+# librdkafka's build (cmake, libcurl, libssl, libsasl2), as tests/run.sh.
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+missing=""
+command -v cmake >/dev/null || missing="$missing cmake"
+for p in libcurl4-openssl-dev libssl-dev libsasl2-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
 command -v tansu >/dev/null || cargo install tansu --locked --features dynostore
 cargo build --workspace --quiet
 exec python3 tests/bench.py --authlake target/debug/authlake "$@"
