@@ -18,19 +18,30 @@ pub enum PayloadPosition {
 impl PayloadPosition {
     /// The `source` string of the payload itself.
     pub fn render(&self) -> String {
-        match self {
-            Self::File { path, offset } => format!("file:{path}@{offset}"),
-            Self::Kafka { topic, partition, offset } => format!("kafka:{topic}/{partition}@{offset}"),
-            Self::Kinesis { stream, shard, sequence } => format!("kinesis:{stream}/{shard}@{sequence}"),
-        }
+        self.render_record(None)
     }
 
     /// The `source` string of record `index` inside the payload; `None` when
     /// the payload holds a single record.
     pub fn render_record(&self, index: Option<usize>) -> String {
-        match index {
-            Some(n) => format!("{}#{n}", self.render()),
-            None => self.render(),
+        let mut out = String::new();
+        self.render_into(index, &mut out);
+        out
+    }
+
+    /// [`Self::render_record`] into `out` (cleared first): decoders reuse
+    /// one buffer instead of allocating a string per row.
+    pub fn render_into(&self, index: Option<usize>, out: &mut String) {
+        use std::fmt::Write;
+        out.clear();
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Self::File { path, offset } => write!(out, "file:{path}@{offset}"),
+            Self::Kafka { topic, partition, offset } => write!(out, "kafka:{topic}/{partition}@{offset}"),
+            Self::Kinesis { stream, shard, sequence } => write!(out, "kinesis:{stream}/{shard}@{sequence}"),
+        };
+        if let Some(n) = index {
+            let _ = write!(out, "#{n}");
         }
     }
 }

@@ -33,46 +33,58 @@ enum Key {
     Ignored,
 }
 
-fn key_of(name: &[u8]) -> Option<Key> {
-    use Key::{Flag, Opt};
-    Some(match name {
-        b"event_id" => Key::EventId,
-        b"event_time" => Key::EventTime,
-        b"event_time_source" => Key::EventTimeSource,
-        b"event_type" => Key::EventType,
-        b"category" => Key::Category,
-        b"token_size_bytes" => Key::TokenSize,
-        b"source_format" | b"source" | b"raw" | b"ingest_time" | b"event_date" => Key::Ignored,
-        b"outcome" => Opt(0),
-        b"user_pool_id" => Opt(1),
-        b"client_id" => Opt(2),
-        b"aws_region" => Opt(3),
-        b"account_id" => Opt(4),
-        b"username" => Opt(5),
-        b"user_sub" => Opt(6),
-        b"email" => Opt(7),
-        b"tenant_id" => Opt(8),
-        b"ip_address" => Opt(9),
-        b"country" => Opt(10),
-        b"city" => Opt(11),
-        b"device_name" => Opt(12),
-        b"user_agent" => Opt(13),
-        b"auth_flow" => Opt(14),
-        b"challenge_name" => Opt(15),
-        b"mfa_method" => Opt(16),
-        b"risk_level" => Opt(17),
-        b"risk_decision" => Opt(18),
-        b"error_code" => Opt(19),
-        b"provider_name" => Opt(20),
-        b"provider_type" => Opt(21),
-        b"migration_source" => Opt(22),
-        b"migration_status" => Opt(23),
-        b"mfa_challenged" => Flag(0),
-        b"mfa_passed" => Flag(1),
-        b"new_device" => Flag(2),
-        b"compromised_credentials" => Flag(3),
-        _ => return None,
-    })
+/// Every key a canonical object may have, in byte order: writers that
+/// sort their keys (authlake's own, `jq -S`, most serializers' sorted
+/// maps) are matched by one comparison per key, others by binary search.
+const KEYS: [(&[u8], Key); 39] = [
+    (b"account_id", Key::Opt(4)),
+    (b"auth_flow", Key::Opt(14)),
+    (b"aws_region", Key::Opt(3)),
+    (b"category", Key::Category),
+    (b"challenge_name", Key::Opt(15)),
+    (b"city", Key::Opt(11)),
+    (b"client_id", Key::Opt(2)),
+    (b"compromised_credentials", Key::Flag(3)),
+    (b"country", Key::Opt(10)),
+    (b"device_name", Key::Opt(12)),
+    (b"email", Key::Opt(7)),
+    (b"error_code", Key::Opt(19)),
+    (b"event_date", Key::Ignored),
+    (b"event_id", Key::EventId),
+    (b"event_time", Key::EventTime),
+    (b"event_time_source", Key::EventTimeSource),
+    (b"event_type", Key::EventType),
+    (b"ingest_time", Key::Ignored),
+    (b"ip_address", Key::Opt(9)),
+    (b"mfa_challenged", Key::Flag(0)),
+    (b"mfa_method", Key::Opt(16)),
+    (b"mfa_passed", Key::Flag(1)),
+    (b"migration_source", Key::Opt(22)),
+    (b"migration_status", Key::Opt(23)),
+    (b"new_device", Key::Flag(2)),
+    (b"outcome", Key::Opt(0)),
+    (b"provider_name", Key::Opt(20)),
+    (b"provider_type", Key::Opt(21)),
+    (b"raw", Key::Ignored),
+    (b"risk_decision", Key::Opt(18)),
+    (b"risk_level", Key::Opt(17)),
+    (b"source", Key::Ignored),
+    (b"source_format", Key::Ignored),
+    (b"tenant_id", Key::Opt(8)),
+    (b"token_size_bytes", Key::TokenSize),
+    (b"user_agent", Key::Opt(13)),
+    (b"user_pool_id", Key::Opt(1)),
+    (b"user_sub", Key::Opt(6)),
+    (b"username", Key::Opt(5)),
+];
+
+/// The index in [`KEYS`] of `name`, trying `next` (the key after the
+/// previous one) first.
+fn key_index(name: &[u8], next: usize) -> Option<usize> {
+    match KEYS.get(next) {
+        Some((k, _)) if *k == name => Some(next),
+        _ => KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok(),
+    }
 }
 
 /// One scalar JSON value.
@@ -194,6 +206,7 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
     let mut s = Scan { text, b, i: 0 };
     let mut f = Fields::default();
     let mut seen = 0u64;
+    let mut next = 0;
     if !s.eat(b'{') {
         return None;
     }
@@ -203,7 +216,9 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
     loop {
         s.ws();
         let name = s.string()?;
-        let key = key_of(name.as_bytes())?;
+        let index = key_index(name.as_bytes(), next)?;
+        next = index + 1;
+        let key = KEYS[index].1;
         let bit = 1u64 << key_bit(key);
         if seen & bit != 0 && !matches!(key, Key::Ignored) {
             return None; // duplicate key: the general path keeps the last
@@ -330,12 +345,26 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
     if t(&f.category).is_some_and(|c| c != category_of(event_type)) {
         return false;
     }
-    let source = ctx.position.render_record(None);
+    SOURCE.with_borrow_mut(|source| {
+        ctx.position.render_into(None, source);
+        append(&f, event_type, own_time, source, payload, ctx, rows);
+    });
+    true
+}
+
+thread_local! {
+    /// The `source` of the row being appended: one buffer per decoding
+    /// thread rather than a string per row.
+    static SOURCE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Appends the row of a parsed canonical object.
+fn append(f: &Fields<'_>, event_type: &'static str, own_time: Option<i64>, source: &str, payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) {
     let derived;
     let event_id = match t(&f.event_id) {
         Some(id) => id,
         None => {
-            derived = derived_event_id(payload, &source);
+            derived = derived_event_id(payload, source);
             &derived
         }
     };
@@ -353,7 +382,7 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
         false => Cow::Borrowed(o),
     });
     let mut row = RowRef {
-        text: [event_id, time_source, event_type, "canonical", &source],
+        text: [event_id, time_source, event_type, "canonical", source],
         times: [event_time, ctx.ingest_time],
         opt: Default::default(),
         flags: f.flags,
@@ -371,7 +400,6 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
         row.opt[opt::MIGRATION_SOURCE] = ctx.defaults.migration_source.as_deref();
     }
     rows.push(&row);
-    true
 }
 
 #[cfg(test)]

@@ -162,3 +162,14 @@ fn events_to_batch_is_what_the_general_path_seals() {
     sealed.seal();
     assert_eq!(sealed.batches[0].1, events_to_batch(&general.events).unwrap());
 }
+
+#[test]
+fn keys_are_in_byte_order_and_found_from_any_start() {
+    assert!(super::KEYS.windows(2).all(|w| w[0].0 < w[1].0), "KEYS must stay sorted for the binary search");
+    for (i, (name, _)) in super::KEYS.iter().enumerate() {
+        for next in [0, i, i + 1, super::KEYS.len()] {
+            assert_eq!(super::key_index(name, next), Some(i));
+        }
+    }
+    assert_eq!(super::key_index(b"no_such_key", 0), None);
+}

@@ -270,9 +270,14 @@ impl FileReader<'_> {
         let (path, clock, defaults) = (self.path_text.as_str(), self.clock, self.defaults);
         let decode = |part: &[Pending]| -> Part {
             let mut out = Part::default();
+            // One position per part, its offset moved along (not a copy of
+            // the path per payload).
+            let mut position = PayloadPosition::File { path: path.to_string(), offset: 0 };
             for p in part {
                 let bytes = &buf[p.start..p.end];
-                let position = PayloadPosition::File { path: path.to_string(), offset: p.offset };
+                if let PayloadPosition::File { offset, .. } = &mut position {
+                    *offset = p.offset;
+                }
                 let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: clock(), defaults };
                 let checked = p.exact || !matches!(bytes[0], b'{' | b'[');
                 if checked || !decode_canonical_into(bytes, &ctx, &mut out.decoded) {
