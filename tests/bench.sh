@@ -11,15 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   'duckdb>=1.1' 'moto[server]>=5.0' boto3 confluent-kafka 2>&1 | grep -v 'already satisfied' || true
-# librdkafka's build (cmake, libcurl, libssl, libsasl2), as tests/run.sh.
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-missing=""
-command -v cmake >/dev/null || missing="$missing cmake"
-for p in libcurl4-openssl-dev libssl-dev libsasl2-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-fi
+. tests/debian.sh
+install_debian $LIBRDKAFKA_BUILD_DEPS
 command -v tansu >/dev/null || cargo install tansu --locked --features dynostore
 cargo build --workspace --quiet
 exec python3 tests/bench.py --authlake target/debug/authlake "$@"

@@ -19,16 +19,8 @@ python3 -c 'import duckdb, moto.server, cbor2, boto3, PIL, confluent_kafka; prin
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
 
 step "Debian packages: chromium (HTML report test); cmake, libcurl, libssl, libsasl2 (librdkafka's build); kcat"
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-missing=""
-command -v chromium >/dev/null || missing="$missing chromium"
-command -v cmake >/dev/null || missing="$missing cmake"
-command -v kcat >/dev/null || missing="$missing kcat"
-for p in libcurl4-openssl-dev libssl-dev libsasl2-dev; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-fi
+. tests/debian.sh
+install_debian chromium kcat $LIBRDKAFKA_BUILD_DEPS
 chromium --version
 
 step "Kafka-protocol broker for the Kafka tests: tansu (cargo install, about 13 minutes the first time)"

@@ -345,26 +345,14 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
     if t(&f.category).is_some_and(|c| c != category_of(event_type)) {
         return false;
     }
-    SOURCE.with_borrow_mut(|source| {
-        ctx.position.render_into(None, source);
-        append(&f, event_type, own_time, source, payload, ctx, rows);
-    });
-    true
-}
-
-thread_local! {
-    /// The `source` of the row being appended: one buffer per decoding
-    /// thread rather than a string per row.
-    static SOURCE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// Appends the row of a parsed canonical object.
-fn append(f: &Fields<'_>, event_type: &'static str, own_time: Option<i64>, source: &str, payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) {
+    // The thread's buffer, taken for this row and put back after it.
+    let mut source = SOURCE.take();
+    ctx.position.render_into(None, &mut source);
     let derived;
     let event_id = match t(&f.event_id) {
         Some(id) => id,
         None => {
-            derived = derived_event_id(payload, source);
+            derived = derived_event_id(payload, &source);
             &derived
         }
     };
@@ -382,7 +370,7 @@ fn append(f: &Fields<'_>, event_type: &'static str, own_time: Option<i64>, sourc
         false => Cow::Borrowed(o),
     });
     let mut row = RowRef {
-        text: [event_id, time_source, event_type, "canonical", source],
+        text: [event_id, time_source, event_type, "canonical", &source],
         times: [event_time, ctx.ingest_time],
         opt: Default::default(),
         flags: f.flags,
@@ -400,6 +388,14 @@ fn append(f: &Fields<'_>, event_type: &'static str, own_time: Option<i64>, sourc
         row.opt[opt::MIGRATION_SOURCE] = ctx.defaults.migration_source.as_deref();
     }
     rows.push(&row);
+    SOURCE.set(source);
+    true
+}
+
+thread_local! {
+    /// The `source` of the row being appended: one buffer per decoding
+    /// thread rather than a string per row.
+    static SOURCE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 #[cfg(test)]
