@@ -6,10 +6,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use authlake_core::position::PayloadPosition;
-use authlake_ingest::decode::{decode_into, Defaults, PayloadContext};
 use authlake_ingest::run::now_micros;
-use authlake_ingest::source::{Checkpoint, Chunk, SourceError};
+use authlake_ingest::source::ordered::OrderedSender;
+use authlake_ingest::source::{Checkpoint, SourceError};
 use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress, SourceEvent};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -27,9 +26,11 @@ use authlake_ingest::telemetry::{Lag, Telemetry};
 use crate::lag::lags;
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
 
-/// Hand decoded messages over at least this often (bytes or messages).
-const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
-const CHUNK_MESSAGES: u64 = 5_000;
+/// Chunks decoding at once: enough to keep every core busy while the
+/// reader polls.
+fn decode_depth() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
+}
 /// A backfill ends this long after the last message once every partition is at its end.
 const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
 /// Time allowed for metadata requests at start.
@@ -64,15 +65,16 @@ pub async fn run_kafka(
     let shared: Shared = Arc::new(OnceLock::new());
     let reader = {
         let (lake, shared, kopts, progress) = (lake.clone(), shared.clone(), kopts.clone(), progress.clone());
-        let defaults = opts.defaults.clone();
+        let defaults = Arc::new(opts.defaults.clone());
         let runtime = tokio::runtime::Handle::current();
         move |start: BTreeMap<String, Checkpoint>, tx: mpsc::Sender<SourceEvent>| {
             let ctx = IngestContext {
                 lake,
+                tx: Mutex::new(Some(OrderedSender::new(runtime.clone(), tx.clone(), decode_depth()))),
                 runtime,
                 start: kopts.start,
-                tx: Mutex::new(Some(tx.clone())),
-                pending: Mutex::new(Chunk::default()),
+                pending: Mutex::new(Default::default()),
+                defaults,
                 next: Mutex::new(BTreeMap::new()),
                 eof_offsets: Mutex::new(HashSet::new()),
                 resume: Mutex::new(Default::default()),
@@ -82,12 +84,12 @@ pub async fn run_kafka(
                 config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
             let consumer = Arc::new(consumer);
             let _ = shared.set(consumer.clone());
-            let result = read(&consumer, &partitions, &start, &kopts, &defaults, &tx, &progress);
+            let result = read(&consumer, &partitions, &start, &kopts, &tx, &progress);
             // The run loop ends when the last sender is gone: the context's
             // stays with the consumer (kept for group commits), so close it.
-            consumer.context().close();
+            let closed = consumer.context().close().map_err(|why| SourceError::Stream(format!("kafka: {why}")));
             drop(tx);
-            result
+            result.and(closed)
         }
     };
     // After each lake commit, the group's offsets follow, for lag tools.
@@ -157,7 +159,6 @@ fn read(
     partitions: &[(String, i32)],
     start: &BTreeMap<String, Checkpoint>,
     kopts: &KafkaOptions,
-    defaults: &Defaults,
     tx: &mpsc::Sender<SourceEvent>,
     progress: &Progress,
 ) -> Result<(), SourceError> {
@@ -207,7 +208,7 @@ fn read(
         match consumer.poll(Duration::from_millis(100)) {
             None => {
                 if !ctx.flush() {
-                    return Ok(());
+                    return stopped(ctx);
                 }
             }
             Some(Err(KafkaError::PartitionEOF(p))) => {
@@ -219,7 +220,7 @@ fn read(
                     }
                 }
                 if !ctx.flush() {
-                    return Ok(());
+                    return stopped(ctx);
                 }
             }
             Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange))) => {
@@ -260,27 +261,17 @@ fn read(
                     next.insert(key, offset + 1);
                 }
                 at_eof.remove(&(topic.clone(), partition));
-                let position = PayloadPosition::Kafka { topic: topic.clone(), partition, offset };
-                let transport_time = m.timestamp().to_millis().map(|ms| (ms * 1000, "kafka_timestamp"));
-                let bytes = m.payload().unwrap_or_default();
+                // Copied here, decoded on the blocking pool (see `raw`).
+                let transport_time = m.timestamp().to_millis().map(|ms| ms * 1000);
                 let full = {
                     let mut pending = ctx.pending.lock().expect("pending lock");
-                    if bytes.is_empty() {
-                        pending.decoded.skipped += 1;
-                    } else {
-                        // Rows go straight into the pending chunk's Arrow builders.
-                        let pctx = PayloadContext { position: &position, transport_time, ingest_time: now_micros(), defaults };
-                        decode_into(bytes, &pctx, &mut pending.decoded);
-                    }
-                    pending.payloads += 1;
-                    pending.bytes += bytes.len() as u64;
-                    pending.positions.push((position_key(&topic, partition), Checkpoint::offset((offset + 1) as u64)));
-                    pending.bytes >= CHUNK_BYTES || pending.payloads >= CHUNK_MESSAGES
+                    pending.push(&topic, partition, offset, transport_time, now_micros(), m.payload().unwrap_or_default());
+                    pending.is_full()
                 };
                 last_read_ms.insert((topic.clone(), partition), m.timestamp().to_millis().unwrap_or_else(|| now_micros() / 1000));
                 if full {
                     if !ctx.flush() {
-                        return Ok(());
+                        return stopped(ctx);
                     }
                     // Time spent waiting on a busy run loop is not idleness.
                     last_message = Instant::now();
@@ -288,6 +279,11 @@ fn read(
             }
         }
     }
+}
+
+/// The run loop stopped taking chunks: an error if a decode failed.
+fn stopped(ctx: &IngestContext) -> Result<(), SourceError> {
+    ctx.failure().map_or(Ok(()), |why| Err(SourceError::Stream(format!("kafka: {why}"))))
 }
 
 /// Offsets `from..to` of a partition are gone from the topic: said loudly

@@ -6,20 +6,20 @@
 //! assigned partition is (re)assigned at the lake's position.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use authlake_ingest::decode::Defaults;
 use authlake_ingest::lake::commit::CommitLog;
-use authlake_ingest::source::Chunk;
+use authlake_ingest::source::ordered::OrderedSender;
 use authlake_ingest::{Lake, SourceEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::client::OAuthToken;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use tokio::sync::mpsc;
-
 use crate::msk::MskIam;
+use crate::raw::RawChunk;
 use crate::resume::ResumeChecks;
 use crate::spec::{position_key, StartAt};
 
@@ -30,10 +30,13 @@ pub struct IngestContext {
     pub lake: Lake,
     pub runtime: tokio::runtime::Handle,
     pub start: StartAt,
-    /// To the run loop; taken (closing the channel) when the reader stops.
-    pub tx: Mutex<Option<mpsc::Sender<SourceEvent>>>,
-    /// Messages decoded but not yet handed to the run loop.
-    pub pending: Mutex<Chunk>,
+    /// To the run loop, in order, decoding on the way; taken (closing
+    /// the channel once in-flight chunks are through) when the reader stops.
+    pub tx: Mutex<Option<OrderedSender>>,
+    /// Messages read but not yet handed over for decoding.
+    pub pending: Mutex<RawChunk>,
+    /// Values for fields some formats lack.
+    pub defaults: Arc<Defaults>,
     /// Next offset per assigned partition (telemetry, end detection).
     pub next: Mutex<BTreeMap<(String, i32), i64>>,
     /// Offsets at which the broker reported an end of partition.
@@ -69,26 +72,34 @@ fn oauth_token(msk: Option<&MskIam>) -> Result<OAuthToken, Box<dyn std::error::E
 }
 
 impl IngestContext {
-    /// Hands the pending chunk to the run loop; false when it is gone.
-    /// Sends to the run loop; false when it is gone or the reader stopped.
+    /// Sends to the run loop after what was handed over before; false
+    /// when it is gone or the reader stopped.
     pub fn send(&self, event: SourceEvent) -> bool {
-        let tx = self.tx.lock().expect("tx lock").clone();
-        tx.is_some_and(|tx| tx.blocking_send(event).is_ok())
+        let tx = self.tx.lock().expect("tx lock");
+        tx.as_ref().is_some_and(|tx| tx.send(event))
     }
 
-    /// Closes the channel to the run loop.
-    pub fn close(&self) {
-        self.tx.lock().expect("tx lock").take();
+    /// Why the stream to the run loop broke, if a decode failed.
+    pub fn failure(&self) -> Option<String> {
+        self.tx.lock().expect("tx lock").as_ref().and_then(|tx| tx.failure())
     }
 
+    /// Closes the channel to the run loop once the chunks in flight are
+    /// through; an error if one failed to decode.
+    pub fn close(&self) -> Result<(), String> {
+        self.tx.lock().expect("tx lock").take().map_or(Ok(()), OrderedSender::finish)
+    }
+
+    /// Hands the pending messages over for decoding (on the blocking
+    /// pool, not this thread); false when the run loop is gone.
     pub fn flush(&self) -> bool {
-        let mut chunk = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
-        if chunk.payloads == 0 && chunk.positions.is_empty() && chunk.gaps.is_empty() {
+        let raw = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
+        if raw.is_empty() {
             return true;
         }
-        // Rows become Arrow batches on the consumer's thread, not the run loop's.
-        chunk.decoded.seal();
-        self.send(SourceEvent::Chunk(chunk))
+        let defaults = self.defaults.clone();
+        let tx = self.tx.lock().expect("tx lock");
+        tx.as_ref().is_some_and(|tx| tx.decode(move || raw.decode(&defaults)))
     }
 }
 
@@ -115,7 +126,7 @@ impl ClientContext for IngestContext {
 impl ConsumerContext for IngestContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else { return };
-        if tpl.count() == 0 || self.tx.lock().expect("tx lock").as_ref().is_none_or(|t| t.is_closed()) {
+        if tpl.count() == 0 || self.tx.lock().expect("tx lock").as_ref().is_none_or(OrderedSender::is_closed) {
             return;
         }
         // Flush and commit what was read from the partitions going away.

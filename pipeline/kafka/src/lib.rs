@@ -22,6 +22,7 @@ pub mod resume;
 pub mod msk;
 pub mod spec;
 pub mod lag;
+pub mod raw;
 
 pub use consumer::run_kafka;
 pub use spec::{KafkaOptions, KafkaSpec, StartAt};

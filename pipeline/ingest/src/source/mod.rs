@@ -1,6 +1,7 @@
 //! Sources: where payloads come from and how far a commit has read them.
 
 pub mod file;
+pub mod ordered;
 pub mod split;
 
 use std::path::PathBuf;
