@@ -79,11 +79,14 @@ const KEYS: [(&[u8], Key); 39] = [
 ];
 
 /// The index in [`KEYS`] of `name`, trying `next` (the key after the
-/// previous one) first.
+/// previous one) and the few after it first: a sorted writer's next key,
+/// or the one after keys it left out (canonical rows carry no `category`,
+/// `source`, ...). Most misses differ in length and cost no memcmp.
 fn key_index(name: &[u8], next: usize) -> Option<usize> {
-    match KEYS.get(next) {
-        Some((k, _)) if *k == name => Some(next),
-        _ => KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok(),
+    const LOOKAHEAD: usize = 4;
+    match KEYS.iter().skip(next).take(LOOKAHEAD).position(|(k, _)| *k == name) {
+        Some(i) => Some(next + i),
+        None => KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok(),
     }
 }
 
