@@ -54,18 +54,39 @@ fn key_is(key: &str, target: &str) -> bool {
     }
 }
 
+/// The longest key [`is_secret_name`] looks at.
+const MAX_SECRET_KEY: usize = 32;
+
 fn is_secret_name(key: &str) -> bool {
-    key.len() <= 32 && SECRET_KEYS.iter().any(|t| key_is(key, t))
+    let mut buf = [0u8; MAX_SECRET_KEY];
+    normalized(key, &mut buf).is_some_and(|n| SECRET_KEYS.iter().any(|t| t.as_bytes() == n))
+}
+
+/// `key` lower-cased and stripped of `_` and `-` (as [`key_is`] compares),
+/// once, so that every name is one slice comparison (mostly a length
+/// check); `None` for keys longer than any secret name is looked for.
+fn normalized<'b>(key: &str, buf: &'b mut [u8; MAX_SECRET_KEY]) -> Option<&'b [u8]> {
+    if key.len() > MAX_SECRET_KEY {
+        return None;
+    }
+    let mut n = 0;
+    for b in key.bytes().filter(|b| *b != b'_' && *b != b'-') {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    Some(&buf[..n])
 }
 
 /// Is this key's value a secret? `challengeResponses` is one when it is the
 /// request map of answers (CloudTrail), not the AuthEvents list of
 /// `{ChallengeName, ChallengeResponse: Success}` outcomes.
 fn is_secret(key: &str, value: &Value) -> bool {
-    if key_is(key, "challengeresponses") {
-        return !value.is_array();
+    let mut buf = [0u8; MAX_SECRET_KEY];
+    match normalized(key, &mut buf) {
+        Some(b"challengeresponses") => !value.is_array(),
+        Some(n) => SECRET_KEYS.iter().any(|t| t.as_bytes() == n),
+        None => key_is(key, "challengeresponses") && !value.is_array(),
     }
-    is_secret_name(key)
 }
 
 /// Replaces every secret value in place. Returns how many were removed.
@@ -288,6 +309,21 @@ mod tests {
             assert!(!s.contains(secret), "{secret} in {s}");
         }
         assert!(s.contains("\"ChallengeResponse\":\"Success\""));
+    }
+
+    #[test]
+    fn normalized_names_match_the_separator_blind_comparison() {
+        let long = "pass_word_".repeat(4);
+        let keys = ["Password", "NEW_PASSWORD", "new-Password", "pass_word", "passwords", "code", "Code_", "x", "", long.as_str()];
+        for key in keys {
+            let slow = key.len() <= MAX_SECRET_KEY && SECRET_KEYS.iter().any(|t| key_is(key, t));
+            assert_eq!(is_secret_name(key), slow, "{key}");
+            for value in [json!([]), json!({})] {
+                let slow = if key_is(key, "challengeresponses") { !value.is_array() } else { slow };
+                assert_eq!(is_secret(key, &value), slow, "{key} {value}");
+            }
+        }
+        assert!(is_secret("Challenge_Responses", &json!({})) && !is_secret("challengeResponses", &json!([])));
     }
 
     #[test]
