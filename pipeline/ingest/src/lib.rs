@@ -1,6 +1,7 @@
 //! authlake-ingest: from sources to committed lake files.
 //!
-//! - [`source`]: where payloads come from (files; positions per file).
+//! - [`source`]: where payloads come from (files; positions per file), and
+//!   the ordered hand-off that lets stream readers decode off their thread.
 //! - [`decode`]: format detection and normalization into `AuthEvent` rows,
 //!   dead letters for what cannot be read.
 //! - [`secrets`]: removal of passwords, codes, sessions and tokens.

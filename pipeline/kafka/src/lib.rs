@@ -2,7 +2,10 @@
 //!
 //! - [`spec`]: `kafka://BROKERS/TOPIC[,TOPIC2]` and the consumer settings.
 //! - [`consumer`]: the reader thread: assignment, seeking to the lake's
-//!   positions, decoding messages into chunks, end offsets for backfills.
+//!   positions, copying messages into raw chunks, end offsets for backfills.
+//! - [`raw`]: messages as read; a raw chunk decodes on the blocking pool,
+//!   several at once, and reaches the run loop in reading order
+//!   (`authlake_ingest::source::ordered`).
 //! - [`resume`]: checking that a partition resumed where the lake said
 //!   (a gap, or a broker that started at the next batch).
 //! - [`msk`]: Amazon MSK IAM tokens (OAUTHBEARER signed with SigV4).
