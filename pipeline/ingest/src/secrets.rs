@@ -40,8 +40,8 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Does `key` equal `target` (lower-case, no separators) once lower-cased
-/// and stripped of `_` and `-`? Allocation-free: it runs on every key of
-/// every record.
+/// and stripped of `_` and `-`? Without a buffer, for keys too long for
+/// [`key_kind`]'s.
 fn key_is(key: &str, target: &str) -> bool {
     let mut k = key.bytes().filter(|b| *b != b'_' && *b != b'-').map(|b| b.to_ascii_lowercase());
     let mut t = target.bytes();
@@ -54,17 +54,35 @@ fn key_is(key: &str, target: &str) -> bool {
     }
 }
 
-/// The longest key [`is_secret_name`] looks at.
+/// The longest key [`key_kind`] normalizes.
 const MAX_SECRET_KEY: usize = 32;
 
-fn is_secret_name(key: &str) -> bool {
-    let mut buf = [0u8; MAX_SECRET_KEY];
-    normalized(key, &mut buf).is_some_and(|n| SECRET_KEYS.iter().any(|t| t.as_bytes() == n))
+/// What a key names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Secret,
+    /// `challengeResponses`: a secret or not depending on its value.
+    ChallengeResponses,
+    Other,
 }
 
-/// `key` lower-cased and stripped of `_` and `-` (as [`key_is`] compares),
-/// once, so that every name is one slice comparison (mostly a length
-/// check); `None` for keys longer than any secret name is looked for.
+/// The key lower-cased and stripped of separators once, then compared with
+/// each name as a slice (mostly a length check): it runs on every key of
+/// every record. Keys longer than any secret name are only checked for
+/// `challengeResponses`, as [`key_is`] compares.
+fn key_kind(key: &str) -> KeyKind {
+    let mut buf = [0u8; MAX_SECRET_KEY];
+    match normalized(key, &mut buf) {
+        Some(b"challengeresponses") => KeyKind::ChallengeResponses,
+        Some(n) if SECRET_KEYS.iter().any(|t| t.as_bytes() == n) => KeyKind::Secret,
+        Some(_) => KeyKind::Other,
+        None if key_is(key, "challengeresponses") => KeyKind::ChallengeResponses,
+        None => KeyKind::Other,
+    }
+}
+
+/// `key` as [`key_is`] compares it: lower-cased, without `_` and `-`;
+/// `None` when longer than [`MAX_SECRET_KEY`].
 fn normalized<'b>(key: &str, buf: &'b mut [u8; MAX_SECRET_KEY]) -> Option<&'b [u8]> {
     if key.len() > MAX_SECRET_KEY {
         return None;
@@ -81,11 +99,10 @@ fn normalized<'b>(key: &str, buf: &'b mut [u8; MAX_SECRET_KEY]) -> Option<&'b [u
 /// request map of answers (CloudTrail), not the AuthEvents list of
 /// `{ChallengeName, ChallengeResponse: Success}` outcomes.
 fn is_secret(key: &str, value: &Value) -> bool {
-    let mut buf = [0u8; MAX_SECRET_KEY];
-    match normalized(key, &mut buf) {
-        Some(b"challengeresponses") => !value.is_array(),
-        Some(n) => SECRET_KEYS.iter().any(|t| t.as_bytes() == n),
-        None => key_is(key, "challengeresponses") && !value.is_array(),
+    match key_kind(key) {
+        KeyKind::Secret => true,
+        KeyKind::ChallengeResponses => !value.is_array(),
+        KeyKind::Other => false,
     }
 }
 
@@ -233,8 +250,7 @@ fn scrub_key_value_pairs(input: &[u8]) -> Vec<u8> {
 }
 
 fn secret_key_name(key: &str) -> bool {
-    let key = key.trim_matches('\\');
-    key_is(key, "challengeresponses") || is_secret_name(key)
+    key_kind(key.trim_matches('\\')) != KeyKind::Other
 }
 
 /// Index just past the closing quote of the string opening at `start`.
@@ -317,7 +333,7 @@ mod tests {
         let keys = ["Password", "NEW_PASSWORD", "new-Password", "pass_word", "passwords", "code", "Code_", "x", "", long.as_str()];
         for key in keys {
             let slow = key.len() <= MAX_SECRET_KEY && SECRET_KEYS.iter().any(|t| key_is(key, t));
-            assert_eq!(is_secret_name(key), slow, "{key}");
+            assert_eq!(key_kind(key) == KeyKind::Secret, slow, "{key}");
             for value in [json!([]), json!({})] {
                 let slow = if key_is(key, "challengeresponses") { !value.is_array() } else { slow };
                 assert_eq!(is_secret(key, &value), slow, "{key} {value}");

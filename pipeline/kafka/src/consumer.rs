@@ -87,6 +87,8 @@ pub async fn run_kafka(
             let result = read(&consumer, &partitions, &start, &kopts, &tx, &progress);
             // The run loop ends when the last sender is gone: the context's
             // stays with the consumer (kept for group commits), so close it.
+            // Closing also says whether a decode failed (which is what
+            // stopped the reader, if it did).
             let closed = consumer.context().close().map_err(|why| SourceError::Stream(format!("kafka: {why}")));
             drop(tx);
             result.and(closed)
@@ -208,7 +210,7 @@ fn read(
         match consumer.poll(Duration::from_millis(100)) {
             None => {
                 if !ctx.flush() {
-                    return stopped(ctx);
+                    return Ok(());
                 }
             }
             Some(Err(KafkaError::PartitionEOF(p))) => {
@@ -220,7 +222,7 @@ fn read(
                     }
                 }
                 if !ctx.flush() {
-                    return stopped(ctx);
+                    return Ok(());
                 }
             }
             Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange))) => {
@@ -271,7 +273,7 @@ fn read(
                 last_read_ms.insert((topic.clone(), partition), m.timestamp().to_millis().unwrap_or_else(|| now_micros() / 1000));
                 if full {
                     if !ctx.flush() {
-                        return stopped(ctx);
+                        return Ok(());
                     }
                     // Time spent waiting on a busy run loop is not idleness.
                     last_message = Instant::now();
@@ -279,11 +281,6 @@ fn read(
             }
         }
     }
-}
-
-/// The run loop stopped taking chunks: an error if a decode failed.
-fn stopped(ctx: &IngestContext) -> Result<(), SourceError> {
-    ctx.failure().map_or(Ok(()), |why| Err(SourceError::Stream(format!("kafka: {why}"))))
 }
 
 /// Offsets `from..to` of a partition are gone from the topic: said loudly

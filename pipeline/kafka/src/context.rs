@@ -79,11 +79,6 @@ impl IngestContext {
         tx.as_ref().is_some_and(|tx| tx.send(event))
     }
 
-    /// Why the stream to the run loop broke, if a decode failed.
-    pub fn failure(&self) -> Option<String> {
-        self.tx.lock().expect("tx lock").as_ref().and_then(|tx| tx.failure())
-    }
-
     /// Closes the channel to the run loop once the chunks in flight are
     /// through; an error if one failed to decode.
     pub fn close(&self) -> Result<(), String> {

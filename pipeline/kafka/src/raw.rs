@@ -29,8 +29,6 @@ pub struct RawChunk {
     topics: Vec<String>,
     data: Vec<u8>,
     messages: Vec<RawMessage>,
-    /// Empty payloads: skipped, but their offsets are read.
-    skipped: u64,
     /// Offsets that were gone from the topic (see `Commit::gaps`).
     pub gaps: Vec<String>,
 }
@@ -45,9 +43,6 @@ impl RawChunk {
                 self.topics.len() - 1
             }
         };
-        if payload.is_empty() {
-            self.skipped += 1;
-        }
         self.data.extend_from_slice(payload);
         self.messages.push(RawMessage { topic, partition, offset, end: self.data.len(), transport_time, ingest_time });
     }
@@ -65,24 +60,29 @@ impl RawChunk {
     /// last message of each partition, and seals it into Arrow batches.
     pub fn decode(self, defaults: &Defaults) -> Chunk {
         let mut chunk = Chunk { gaps: self.gaps, ..Default::default() };
-        chunk.decoded.skipped = self.skipped;
+        // Next offset per (topic, partition), in first-seen order.
+        let mut next: Vec<((usize, i32), i64)> = Vec::new();
+        // One position, moved along (not a topic copy per message).
+        let mut position = PayloadPosition::Kafka { topic: String::new(), partition: -1, offset: 0 };
         let mut start = 0;
         for m in &self.messages {
             let bytes = &self.data[start..m.end];
             start = m.end;
             chunk.payloads += 1;
             chunk.bytes += bytes.len() as u64;
-            let key = position_key(&self.topics[m.topic], m.partition);
-            let next = Checkpoint::offset((m.offset + 1) as u64);
-            match chunk.positions.iter_mut().find(|(k, _)| *k == key) {
-                Some(p) => p.1 = next,
-                None => chunk.positions.push((key, next)),
+            match next.iter_mut().find(|(k, _)| *k == (m.topic, m.partition)) {
+                Some(n) => n.1 = m.offset + 1,
+                None => next.push(((m.topic, m.partition), m.offset + 1)),
             }
             if bytes.is_empty() {
+                chunk.decoded.skipped += 1;
                 continue;
             }
+            if let PayloadPosition::Kafka { topic, partition, offset } = &mut position {
+                topic.clone_from(&self.topics[m.topic]);
+                (*partition, *offset) = (m.partition, m.offset);
+            }
             // Rows go straight into the chunk's Arrow builders.
-            let position = PayloadPosition::Kafka { topic: self.topics[m.topic].clone(), partition: m.partition, offset: m.offset };
             let pctx = PayloadContext {
                 position: &position,
                 transport_time: m.transport_time.map(|us| (us, "kafka_timestamp")),
@@ -91,6 +91,10 @@ impl RawChunk {
             };
             decode_into(bytes, &pctx, &mut chunk.decoded);
         }
+        chunk.positions = next
+            .into_iter()
+            .map(|((topic, partition), n)| (position_key(&self.topics[topic], partition), Checkpoint::offset(n as u64)))
+            .collect();
         chunk.decoded.seal();
         chunk
     }

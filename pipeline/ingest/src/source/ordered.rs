@@ -67,10 +67,11 @@ impl OrderedSender {
     /// Closes the stream once everything sent is passed on (blocking);
     /// an error if a decode failed, so nothing after it reached the run loop.
     pub fn finish(self) -> Result<(), String> {
-        drop(self.fifo);
+        let Self { fifo, failure, stopped, .. } = self;
+        drop(fifo);
         // Only disconnection comes: the forwarder sends nothing.
-        let _ = self.stopped.recv();
-        self.failure.get().map_or(Ok(()), |why| Err(why.clone()))
+        let _ = stopped.recv();
+        failure.get().cloned().map_or(Ok(()), Err)
     }
 
     /// Passes `event` on after everything sent before it; false when the
