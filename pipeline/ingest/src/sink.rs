@@ -73,8 +73,8 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
     // all but the position, which prefix encoding stores once.
     b = b.set_column_encoding(ColumnPath::from("source"), Encoding::DELTA_BYTE_ARRAY);
     // Few distinct values: pages hold a small dictionary and bit-packed
-    // indices, which zstd barely shrinks while a fresh zstd context per
-    // page cost ~10% of ingest CPU.
+    // indices, which zstd barely shrinks, while zstd (a fresh context per
+    // page, ~40 pages per file) was ~9% of ingest CPU over all columns.
     for col in LOW_CARDINALITY {
         b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
     }
