@@ -8,7 +8,7 @@ use std::time::Duration;
 use authlake_generator::{generate, Format, Params};
 use serde_json::json;
 
-use crate::crash_loop::{crash_loop, kill_delay, orphans};
+use crate::crash_loop::{crash_loop, kill_delay, orphans, Moment};
 use crate::support::{authlake_bin, ingest, query_json, walk};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,7 +37,16 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
     };
     let lake_s = lake.display().to_string();
     let spawn = || Command::new(authlake_bin()).args(args(&[])).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let seen = crash_loop(&lake_s, 20, |k| kill_delay(k, Duration::from_millis(150), Duration::from_millis(650)), spawn);
+    // Even starts die at a moment that may precede the first commit; odd
+    // ones up to 400 ms after a commit, mid-write or mid-commit.
+    let moment = |k: u64| {
+        if k % 2 == 0 {
+            Moment::After(kill_delay(k, Duration::from_millis(150), Duration::from_millis(650)))
+        } else {
+            Moment::AfterCommit(kill_delay(k, Duration::ZERO, Duration::from_millis(400)))
+        }
+    };
+    let seen = crash_loop(&lake_s, 20, moment, spawn);
     assert!(seen.kills >= 20, "the ingest finished before it could be killed 20 times: {seen:?}");
     assert!(seen.rows.iter().any(|n| *n > 0), "no commit landed between kills: {seen:?}");
     let out = Command::new(authlake_bin()).args(args(&[])).output().unwrap();

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Child;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::{counts, duckdb, partition_files, walk};
 
@@ -18,6 +18,21 @@ pub fn kill_delay(k: u64, min: Duration, max: Duration) -> Duration {
     let span = (max - min).as_millis() as u64;
     min + Duration::from_millis(k.wrapping_mul(2_654_435_761) % span.max(1))
 }
+
+/// When a loop kills the process it started.
+#[derive(Debug, Clone, Copy)]
+pub enum Moment {
+    /// This long after the start: may fall before the first commit.
+    After(Duration),
+    /// This long after the process's first commit lands. A fixed delay
+    /// alone cannot promise that a commit lands between kills: on a loaded
+    /// machine a debug build's start-up can outlast the whole window.
+    AfterCommit(Duration),
+}
+
+/// How long a `Moment::AfterCommit` kill waits for that commit before the
+/// loop gives up on the process.
+const COMMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// What a loop saw.
 #[derive(Debug, Default)]
@@ -28,15 +43,26 @@ pub struct Loop {
     pub rows: Vec<u64>,
 }
 
-/// Starts `spawn()` and kills it after `delay(k)`, `kills` times (a process
+/// Starts `spawn()` and kills it at `moment(k)`, `kills` times (a process
 /// that ends first is restarted without counting), checking the lake after
 /// each kill. Gives up after `3 * kills` starts.
-pub fn crash_loop(lake: &str, kills: u64, delay: impl Fn(u64) -> Duration, spawn: impl Fn() -> Child) -> Loop {
+pub fn crash_loop(lake: &str, kills: u64, moment: impl Fn(u64) -> Moment, spawn: impl Fn() -> Child) -> Loop {
     let mut seen = Loop::default();
     let mut k = 0;
     while seen.kills < kills && k < 3 * kills {
+        let commits = commit_count(Path::new(lake));
         let mut child = spawn();
-        std::thread::sleep(delay(k));
+        match moment(k) {
+            Moment::After(delay) => std::thread::sleep(delay),
+            Moment::AfterCommit(delay) => {
+                let started = Instant::now();
+                while commit_count(Path::new(lake)) == commits && child.try_wait().unwrap().is_none() {
+                    assert!(started.elapsed() < COMMIT_WAIT, "no commit within {COMMIT_WAIT:?} of start {k}");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::sleep(delay);
+            }
+        }
         k += 1;
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -46,6 +72,11 @@ pub fn crash_loop(lake: &str, kills: u64, delay: impl Fn(u64) -> Duration, spawn
         seen.rows.push(check_between_kills(lake, seen.kills));
     }
     seen
+}
+
+/// Commit records in the log (those a kill cut short included).
+fn commit_count(root: &Path) -> usize {
+    walk(&root.join("_authlake/commits")).len()
 }
 
 /// The lake after a kill: rows once, DuckDB agreeing, no orphan files.

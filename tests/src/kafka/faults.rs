@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{create_topic, ingest_args, produce, spawn};
-use crate::crash_loop::{crash_loop, kill_delay};
+use crate::crash_loop::{crash_loop, kill_delay, Moment};
 use crate::support::{counts, finish, sigterm, traffic, wait_for_rows, Tansu};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -30,7 +30,7 @@ async fn sigkill_while_consuming_under_load_keeps_every_event_once() {
         std::thread::spawn(move || produce(&brokers, "load", &lines, "lz4"))
     };
     // 20 kills; between them the lake reads cleanly (authlake and DuckDB).
-    let seen = crash_loop(&lake, 20, |k| kill_delay(k, Duration::from_millis(2_500), Duration::from_millis(5_000)), || spawn(&args));
+    let seen = crash_loop(&lake, 20, |k| Moment::After(kill_delay(k, Duration::from_millis(2_500), Duration::from_millis(5_000))), || spawn(&args));
     assert_eq!(seen.kills, 20, "{seen:?}");
     let committed = seen.rows;
     producer.join().unwrap();

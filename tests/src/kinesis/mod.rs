@@ -13,7 +13,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use serde_json::Value;
 
-use crate::crash_loop::{crash_loop, kill_delay};
+use crate::crash_loop::{crash_loop, kill_delay, Moment};
 use crate::support::{authlake_bin, authlake_env, authlake_env_ok, authlake_ok, counts, finish, sigterm, traffic, wait_for_rows, Moto};
 
 /// AWS SDK configuration for clients of this moto server.
@@ -137,7 +137,7 @@ async fn sigkill_while_following_keeps_every_record_once() {
         })
     };
     // 20 kills; between them the lake reads cleanly (authlake and DuckDB).
-    let killed = crash_loop(&lake, 20, |k| kill_delay(k, Duration::from_millis(1_500), Duration::from_millis(3_500)), || spawn(&moto, &args));
+    let killed = crash_loop(&lake, 20, |k| Moment::After(kill_delay(k, Duration::from_millis(1_500), Duration::from_millis(3_500))), || spawn(&moto, &args));
     assert_eq!(killed.kills, 20, "{killed:?}");
     let seen = killed.rows;
     writer.await.unwrap();
