@@ -138,6 +138,18 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 20000, ..ProptestConfig::default() })]
 
+    /// The eight-at-a-time stop search finds what a byte-by-byte one finds,
+    /// from any start, over bytes weighted to the ones that matter (quotes,
+    /// backslashes, control and UTF-8 bytes, and their neighbours).
+    #[test]
+    fn string_stops_are_found_as_a_byte_scan_finds_them(
+        bytes in prop::collection::vec(prop::sample::select(vec![b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, b'a', 0x7f, 0x80, 0xc3, 0xff]), 0..40),
+        from in 0usize..48,
+    ) {
+        let naive = bytes.get(from..).and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| from + p));
+        prop_assert_eq!(super::string_stop(&bytes, from), naive);
+    }
+
     /// The strict UTC reader agrees with the general one wherever it answers,
     /// and answers for every valid date in its form.
     #[test]
