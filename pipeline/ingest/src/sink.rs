@@ -61,6 +61,11 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
             .set_column_dictionary_enabled(ColumnPath::from(col), false)
             .set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
     }
+    // Long free text: min/max compare every value byte by byte and, as
+    // values spread over the whole range in every file, never prune one.
+    for col in ["user_agent", "device_name"] {
+        b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
+    }
     // Times rise within a file (sources are mostly in time order): deltas
     // of a few bits each, where a dictionary of unique values costs a
     // hash per row and saves nothing. Their statistics prune time ranges.

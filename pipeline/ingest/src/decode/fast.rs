@@ -155,6 +155,22 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// An object key: its bytes between the quotes. Known keys have no
+    /// escapes, so a key with a backslash (or a control byte) is left to
+    /// the general path, like any unknown key.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let end = string_stop(self.b, self.i + 1)?;
+        if self.b[end] != b'"' {
+            return None;
+        }
+        let name = &self.b[self.i + 1..end];
+        self.i = end + 1;
+        Some(name)
+    }
+
     fn literal(&mut self, word: &[u8]) -> bool {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
@@ -239,8 +255,8 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
     }
     loop {
         s.ws();
-        let name = s.string()?;
-        let index = key_index(name.as_bytes(), next)?;
+        let name = s.key()?;
+        let index = key_index(name, next)?;
         next = index + 1;
         let key = KEYS[index].1;
         let bit = 1u64 << key_bit(key);

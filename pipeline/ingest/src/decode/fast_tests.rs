@@ -82,6 +82,7 @@ fn edge_cases_decode_alike_and_the_unusual_ones_take_the_general_path() {
         (r#"{"event_type":"sign_in","username":"a","username":"b"}"#, false),
         (r#"{"event_type":"sign_in","unknown":"a"}"#, false),
         (r#"{"event_type":"sign_in","triggerSource":"x"}"#, false),
+        (r#"{"event\u005ftype":"sign_in","user\u006eame":"a"}"#, false),
         (r#"{"event_type":"sign_in","nested":{"a":1}}"#, false),
         (r#"{"event_type":"teleport"}"#, false),
         (r#"{"event_type":"sign_in","category":"token"}"#, false),
