@@ -40,7 +40,7 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
     // Even starts die at a moment that may precede the first commit; odd
     // ones up to 400 ms after a commit, mid-write or mid-commit.
     let moment = |k: u64| {
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             Moment::After(kill_delay(k, Duration::from_millis(150), Duration::from_millis(650)))
         } else {
             Moment::AfterCommit(kill_delay(k, Duration::ZERO, Duration::from_millis(400)))
