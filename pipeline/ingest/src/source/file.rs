@@ -197,11 +197,12 @@ impl FileReader<'_> {
                     }
                 }
             }
-            if base + (pos as u64) >= exact_until {
-                // Line mode: every whole line buffered goes to the decoding
-                // threads, which cut their shares themselves.
+            // Decode what is buffered: whole lines on the decoding threads
+            // (each cuts its share), or one exact cut on this thread.
+            let progressed = if base + (pos as u64) >= exact_until {
                 let to = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf[pos..]).map_or(pos, |l| pos + l + 1) };
-                if to > pos {
+                let whole_lines = to > pos;
+                if whole_lines {
                     self.decode_pending(&buf, base, eof);
                     pos = match self.decode(&buf, base, eof, Work::Lines { from: pos, to }) {
                         Some(r) => {
@@ -213,36 +214,30 @@ impl FileReader<'_> {
                     if self.payloads >= CHUNK_PAYLOADS && !self.send(base + pos as u64)? {
                         return Ok(false);
                     }
-                    continue;
                 }
-                if !eof {
-                    // Grow: the line is longer than what is buffered.
-                    eof = self.refill(&mut *input, &mut buf, &mut base, &mut pos)?;
-                    continue;
+                whole_lines
+            } else if let Cut::Payload { start, end, next } = next_payload(&buf, pos, eof) {
+                self.pending.push(Pending { start, end });
+                pos = next;
+                if self.payloads + self.pending.len() >= CHUNK_PAYLOADS {
+                    self.decode_pending(&buf, base, eof);
+                    if !self.send(base + next as u64)? {
+                        return Ok(false);
+                    }
                 }
+                true
+            } else {
+                false
+            };
+            if progressed {
+                continue;
+            }
+            if eof {
                 self.decode_pending(&buf, base, eof);
                 break;
             }
-            match next_payload(&buf, pos, eof) {
-                Cut::Payload { start, end, next } => {
-                    self.pending.push(Pending { start, end });
-                    pos = next;
-                    if self.payloads + self.pending.len() >= CHUNK_PAYLOADS {
-                        self.decode_pending(&buf, base, eof);
-                        if !self.send(base + next as u64)? {
-                            return Ok(false);
-                        }
-                    }
-                }
-                Cut::Empty | Cut::NeedMore if !eof => {
-                    // Grow: the payload is larger than what is buffered.
-                    eof = self.refill(&mut *input, &mut buf, &mut base, &mut pos)?;
-                }
-                Cut::Empty | Cut::NeedMore => {
-                    self.decode_pending(&buf, base, eof);
-                    break;
-                }
-            }
+            // Grow: the line or payload is longer than what is buffered.
+            eof = self.refill(&mut *input, &mut buf, &mut base, &mut pos)?;
         }
         self.send(base + buf.len() as u64)
     }
@@ -396,14 +391,13 @@ impl ShareDecoder<'_> {
             *offset = self.base + start as u64;
         }
         let ctx = PayloadContext { position, transport_time: None, ingest_time: (self.clock)(), defaults: self.defaults };
-        let checked = line_next.is_none() || !matches!(bytes[0], b'{' | b'[');
-        if checked || !decode_canonical_into(bytes, &ctx, &mut out.decoded) {
-            if let Some(next) = line_next.filter(|_| !checked) {
-                if next_payload(self.buf, start, self.eof) != (Cut::Payload { start, end, next }) {
-                    return false;
-                }
-            }
-            decode_into(bytes, &ctx, &mut out.decoded);
+        // A line opening a document may hold less (or more) than one; any
+        // other line is one bad payload, and exact cuts are right.
+        let unchecked = line_next.filter(|_| matches!(bytes[0], b'{' | b'['));
+        match unchecked {
+            Some(_) if decode_canonical_into(bytes, &ctx, &mut out.decoded) => {}
+            Some(next) if next_payload(self.buf, start, self.eof) != (Cut::Payload { start, end, next }) => return false,
+            _ => decode_into(bytes, &ctx, &mut out.decoded),
         }
         out.payloads += 1;
         out.bytes += bytes.len() as u64;
