@@ -8,6 +8,8 @@
 //! - [`maintain`]: retention, erasure (`forget`) and compaction by commit.
 //! - [`named`]: the named queries of `queries/` with typed parameters.
 //! - [`catalog`]: DDL for Athena, Glue, Spark and DuckDB over the lake.
+//! - [`runs`]: partial aggregation run by run when a query groups by
+//!   partition columns (a physical optimizer rule of the session).
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
@@ -17,6 +19,7 @@ pub mod export;
 pub mod maintain;
 pub mod named;
 pub mod output;
+pub mod runs;
 pub mod verify;
 
 pub use context::{lake_context, lake_context_utf8, run_sql, run_sql_with, QueryError};

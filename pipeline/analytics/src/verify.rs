@@ -6,14 +6,15 @@
 //! One listing of the lake and a read of the commit log (a corrupt commit
 //! is reported with its path by the log itself). Sizes are compared with
 //! the ones recorded at commit time, which catches truncation and
-//! replacement without opening a file.
+//! replacement without opening a file. The files found are what a query
+//! reads: queries see the committed files, not whatever a listing finds.
 
 use std::collections::HashMap;
 
 use authlake_ingest::lake::commit::{AddedFile, CommitLog};
 use authlake_ingest::lake::{Lake, LakeError};
 use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// A live file that is not as its commit recorded it.
@@ -34,41 +35,47 @@ pub enum VerifyError {
     Damaged(#[from] Damage),
 }
 
-/// Checks the live files against the commit log. A file found missing is
-/// checked once more against a fresh read of the log and the store: a
-/// commit landing or a compaction removing files while the check ran is
-/// not damage.
-pub async fn verify_lake(lake: &Lake) -> Result<(), VerifyError> {
+/// Checks the live files against the commit log and returns them as
+/// listed (locations relative to the lake root, in path order). A file
+/// found missing is checked once more against a fresh read of the log and
+/// the store: a commit landing or a compaction removing files while the
+/// check ran is not damage.
+pub async fn verify_lake(lake: &Lake) -> Result<Vec<ObjectMeta>, VerifyError> {
     match check_once(lake).await? {
-        None => Ok(()),
-        Some(_) => match check_once(lake).await? {
-            None => Ok(()),
-            Some(d) => Err(d.into()),
+        Ok(files) => Ok(files),
+        Err(_) => match check_once(lake).await? {
+            Ok(files) => Ok(files),
+            Err(d) => Err(d.into()),
         },
     }
 }
 
-async fn check_once(lake: &Lake) -> Result<Option<Damage>, LakeError> {
+async fn check_once(lake: &Lake) -> Result<Result<Vec<ObjectMeta>, Damage>, LakeError> {
     // The log first: a file committed after this read is not asked for.
     let live = live_files(lake).await?;
-    let listed: HashMap<String, u64> = lake
+    let mut listed: HashMap<String, ObjectMeta> = lake
         .store
         .list(None)
-        .map_ok(|m| (m.location.to_string(), m.size))
+        .map_ok(|m| (m.location.to_string(), m))
         .try_collect()
         .await
         .map_err(|e| LakeError::store(&object_store::path::Path::from(""), e))?;
+    let mut files = Vec::with_capacity(live.len());
     for f in live {
-        let problem = match listed.get(&f.path) {
-            Some(size) if *size == f.bytes => continue,
-            Some(size) => format!("has {size} bytes, its commit recorded {}", f.bytes),
-            // Committed a moment ago and still being moved into place.
+        let problem = match listed.remove(&f.path) {
+            Some(meta) if meta.size == f.bytes => {
+                files.push(meta);
+                continue;
+            }
+            Some(meta) => format!("has {} bytes, its commit recorded {}", meta.size, f.bytes),
+            // Committed a moment ago and still being moved into place: not
+            // readable where the query looks yet, as if committed just after.
             None if f.staging.as_ref().is_some_and(|s| listed.contains_key(s)) => continue,
             None => "is missing".to_string(),
         };
-        return Ok(Some(Damage { path: f.path, problem }));
+        return Ok(Err(Damage { path: f.path, problem }));
     }
-    Ok(None)
+    Ok(Ok(files))
 }
 
 /// The commit log's live files, in path order.
@@ -112,7 +119,10 @@ mod tests {
         let lake = Lake::open(&dir.path().join("lake").display().to_string(), true).unwrap();
         let files = vec![input];
         authlake_ingest::run_files(&lake, files, &Default::default(), Default::default(), std::future::pending()).await.unwrap();
-        verify_lake(&lake).await.unwrap();
+        let files = verify_lake(&lake).await.unwrap();
+        let paths: Vec<String> = files.iter().map(|m| m.location.to_string()).collect();
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert!(paths[0].starts_with("category=auth/event_date=2026-11-10/") && paths[1].starts_with("category=auth/event_date=2026-11-11/"), "{paths:?}");
         let root = dir.path().join("lake");
         let day = |d: &str| std::fs::read_dir(root.join(format!("category=auth/event_date=2026-11-{d}"))).unwrap().next().unwrap().unwrap().path();
 

@@ -92,6 +92,9 @@ pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writ
         },
         Err(e) => anyhow::bail!("query failed: {e}"),
     };
+    // The session caches every footer it read; freeing them is a few
+    // percent of a query, and the answer does not wait for it.
+    std::thread::spawn(move || drop(ctx));
     let format = match format {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
