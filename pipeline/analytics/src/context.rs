@@ -67,6 +67,9 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::runs::RunAggregate))
         .build();
+    // The table's Parquet options come from the session (a bare
+    // `ParquetFormat::default()` ignores them and reads 512 KiB per footer).
+    let parquet = Arc::new(ParquetFormat::default().with_options(state.table_options().parquet.clone()));
     let ctx = SessionContext::new_with_state(state);
     let base = lake.url();
     let url = Url::parse(&base).map_err(|e| QueryError::Url(base.clone(), e.to_string()))?;
@@ -79,7 +82,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     // `_authlake/` (staging, dead letters) out of the table.
     let events_url = ListingTableUrl::parse(&base)?.with_table_ref(TableReference::bare("events"));
     list_committed(&ctx, &events_url, files);
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+    let options = ListingOptions::new(parquet.clone())
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![
             ("category".to_string(), DataType::Utf8),
@@ -93,7 +96,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
 
     // dead_letters: one flat directory.
     let dl_url = ListingTableUrl::parse(format!("{base}{DEAD_LETTERS_DIR}/"))?;
-    let dl_options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let dl_options = ListingOptions::new(parquet).with_file_extension(".parquet");
     let has_dead_letters = match &lake.location {
         Location::Local(dir) => dir.join(DEAD_LETTERS_DIR).is_dir(),
         Location::S3 { .. } => true,
