@@ -71,6 +71,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     // `ParquetFormat::default()` ignores them and reads 512 KiB per footer).
     let parquet = Arc::new(ParquetFormat::default().with_options(state.table_options().parquet.clone()));
     let ctx = SessionContext::new_with_state(state);
+    ctx.register_udf(crate::coalesce::Coalesce::udf());
     let base = lake.url();
     let url = Url::parse(&base).map_err(|e| QueryError::Url(base.clone(), e.to_string()))?;
     if let Location::S3 { .. } = &lake.location {

@@ -8,11 +8,14 @@
 //! - [`maintain`]: retention, erasure (`forget`) and compaction by commit.
 //! - [`named`]: the named queries of `queries/` with typed parameters.
 //! - [`catalog`]: DDL for Athena, Glue, Spark and DuckDB over the lake.
+//! - [`coalesce`]: `COALESCE` of a column and constants filled in one pass
+//!   (DataFusion's own rewrite to `CASE` filters and merges every batch).
 //! - [`runs`]: partial aggregation run by run when a query groups by
 //!   partition columns (a physical optimizer rule of the session).
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
+pub mod coalesce;
 pub mod context;
 pub mod catalog;
 pub mod export;
