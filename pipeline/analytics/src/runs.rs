@@ -9,7 +9,8 @@
 //! [`RunAggregateExec`], which cuts each batch into runs of equal keys
 //! (one comparison per row, one run per batch from one file) and feeds
 //! each run to plain accumulators (a vectorized sum or count over the
-//! run). It emits one state row per run, in the partial aggregate's
+//! run; `SUM(CASE WHEN p THEN 1 ELSE 0 END)` counts where `p` holds). It
+//! emits one state row per run, in the partial aggregate's
 //! schema, so the final aggregate above merges them as it merges any
 //! partial states. Correct for any input order; fast when runs are long,
 //! which is why only partition keys qualify.
@@ -17,7 +18,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
 use arrow::compute::{cast, partition};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -26,7 +28,8 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Accumulator;
-use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::expressions::{CaseExpr, Column, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
@@ -175,9 +178,80 @@ struct Run {
     accumulators: Vec<Box<dyn Accumulator>>,
 }
 
+/// How one aggregate is fed, run by run.
+enum Feed {
+    /// Its own arguments, to its own accumulator.
+    Plain(Arc<AggregateFunctionExpr>),
+    /// `SUM(CASE WHEN p THEN 1 ELSE 0 END)`: the rows where `p` holds,
+    /// counted from `p` itself (no column of 0s and 1s built and summed).
+    CountTrue(Arc<dyn PhysicalExpr>),
+}
+
+impl Feed {
+    fn of(a: &Arc<AggregateFunctionExpr>) -> Feed {
+        let args = a.expressions();
+        let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
+            e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
+        };
+        let case = match args.as_slice() {
+            [arg] if a.fun().name() == "sum" && !a.is_distinct() => arg.downcast_ref::<CaseExpr>(),
+            _ => None,
+        };
+        match case.map(|c| (c.expr(), c.when_then_expr(), c.else_expr())) {
+            Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => {
+                Feed::CountTrue(Arc::clone(when))
+            }
+            _ => Feed::Plain(Arc::clone(a)),
+        }
+    }
+
+    fn arguments(&self) -> Vec<Arc<dyn PhysicalExpr>> {
+        match self {
+            Feed::Plain(a) => a.expressions(),
+            Feed::CountTrue(when) => vec![Arc::clone(when)],
+        }
+    }
+
+    fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
+        match self {
+            Feed::Plain(a) => a.create_accumulator(),
+            Feed::CountTrue(_) => Ok(Box::<CountTrue>::default()),
+        }
+    }
+}
+
+/// Sums 1 for every true value: `SUM`'s state for a `CASE` of 1 and 0.
+#[derive(Debug, Default)]
+struct CountTrue(i64);
+
+impl Accumulator for CountTrue {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.0 += values[0].as_boolean().true_count() as i64;
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(self.0)))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        self.0 += arrow::compute::sum(states[0].as_primitive::<Int64Type>()).unwrap_or(0);
+        Ok(())
+    }
+}
+
 /// The aggregation state of one partition's stream.
 struct Runs {
     agg: Arc<AggregateExec>,
+    feeds: Vec<Feed>,
     /// The run being aggregated.
     current: Option<Run>,
     /// Finished runs: their keys and accumulator states.
@@ -186,7 +260,8 @@ struct Runs {
 
 impl Runs {
     fn new(agg: Arc<AggregateExec>) -> Self {
-        Runs { agg, current: None, done: Vec::new() }
+        let feeds = agg.aggr_expr().iter().map(Feed::of).collect();
+        Runs { agg, feeds, current: None, done: Vec::new() }
     }
 
     fn update(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -195,18 +270,14 @@ impl Runs {
         }
         let eval = |e: &Arc<dyn PhysicalExpr>| e.evaluate(batch).and_then(|v| v.into_array(batch.num_rows()));
         let keys: Vec<ArrayRef> = self.agg.group_expr().expr().iter().map(|(e, _)| eval(e)).collect::<Result<_>>()?;
-        let args: Vec<Vec<ArrayRef>> = self
-            .agg
-            .aggr_expr()
-            .iter()
-            .map(|a| a.expressions().iter().map(eval).collect::<Result<Vec<_>>>())
-            .collect::<Result<_>>()?;
+        let args: Vec<Vec<ArrayRef>> =
+            self.feeds.iter().map(|f| f.arguments().iter().map(eval).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
         for run in partition(&keys)?.ranges() {
             let key: Vec<ScalarValue> =
                 keys.iter().map(|k| ScalarValue::try_from_array(k, run.start)).collect::<Result<_>>()?;
             if self.current.as_ref().is_none_or(|r| r.key != key) {
                 self.close()?;
-                let accumulators = self.agg.aggr_expr().iter().map(|a| a.create_accumulator()).collect::<Result<_>>()?;
+                let accumulators = self.feeds.iter().map(Feed::accumulator).collect::<Result<_>>()?;
                 self.current = Some(Run { key, accumulators });
             }
             let open = self.current.as_mut().expect("a run is open");
@@ -321,7 +392,7 @@ mod tests {
         }
         let cases = [
             ("SELECT event_date, COUNT(*), SUM(CASE WHEN outcome = 'throttled' THEN 1 ELSE 0 END), COUNT(DISTINCT username), AVG(token_size_bytes), MIN(event_time), MAX(username) FROM events GROUP BY event_date ORDER BY 1", true),
-            ("SELECT category, event_date, COUNT(username), SUM(token_size_bytes) FROM events WHERE outcome <> 'success' GROUP BY 1, 2 ORDER BY 1, 2", true),
+            ("SELECT category, event_date, COUNT(username), SUM(token_size_bytes), SUM(CASE WHEN username = 'u3' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = 'failure' THEN 2 ELSE 0 END) FROM events WHERE outcome <> 'success' GROUP BY 1, 2 ORDER BY 1, 2", true),
             ("SELECT event_date, COUNT(*) FROM events WHERE category = 'auth' GROUP BY event_date ORDER BY 1", true),
             // Not partition keys, or an aggregate a plain accumulator may
             // not see in any order: left to DataFusion.
