@@ -95,7 +95,8 @@ def main():
                     help="the binary to time (the dev profile builds hot dependencies at opt-level 3)")
     ap.add_argument("--work", default="/tmp/authlake-bench")
     ap.add_argument("--json", default="bench.json")
-    ap.add_argument("--repeat", type=int, default=3, help="query runs per tool (the best counts)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="query runs per tool, taking turns (the best counts)")
     ap.add_argument("--kafka-events", type=int, default=1000000,
                     help="events for Kafka -> lake through a local tansu broker (0: skip)")
     ap.add_argument("--kinesis-events", type=int, default=1000000,
@@ -147,27 +148,43 @@ con.execute(\"\"\"COPY (SELECT *, {CATEGORY} AS category, CAST(event_time AS DAT
 """))
     steps.append(step("ingest NDJSON -> partitioned Parquet", rows, a, d))
 
-    # KPI queries over the same Parquet files (authlake's lake).
+    # KPI queries over the same Parquet files (authlake's lake). Dirty
+    # pages of both ingests are flushed first, so their writeback does not
+    # land on whichever tool queries first, and the two tools take turns
+    # run by run, so a slow moment of the machine hits both.
+    os.sync()
     for q in KPI_QUERIES:
-        best_a = min((measure([args.authlake, "query", "--lake", lake, "--named", q, "--format", "csv"])
-                      for _ in range(args.repeat)), key=lambda r: r["seconds"])
         sql = query_sql(q).replace("'", "\\'")
-        # DuckDB timed inside its process (connect, view, query): its
-        # interpreter start is not counted, authlake's process start is.
-        d = json.loads(subprocess.run(duckdb_script(f"""
+        # DuckDB timed inside its process (connect, view, query) on each
+        # line it reads: its interpreter start is not counted, authlake's
+        # process start is.
+        duck = subprocess.Popen(duckdb_script(f"""
 import json, resource
-best = None
-for _ in range({args.repeat}):
+for line in sys.stdin:
+    if line.strip() == "rss":
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, flush=True)
+        continue
     t = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE VIEW events AS SELECT * FROM read_parquet('{lake}/*/*/*.parquet', hive_partitioning = true)")
     con.execute('''{sql}''').fetchall()
-    s = time.perf_counter() - t
-    best = s if best is None else min(best, s)
-print(json.dumps({{"seconds": best, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
-"""), capture_output=True, text=True, check=True).stdout)
-        steps.append(step(f"query {q}", rows, best_a, d))
+    print(time.perf_counter() - t, flush=True)
+"""), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def duck_run(command):
+            duck.stdin.write(command + "\n")
+            duck.stdin.flush()
+            return float(duck.stdout.readline())
+
+        runs_a, runs_d = [], []
+        for _ in range(args.repeat):
+            runs_a.append(measure([args.authlake, "query", "--lake", lake, "--named", q, "--format", "csv"]))
+            runs_d.append(duck_run("run"))
+        d = {"seconds": min(runs_d), "rss": int(duck_run("rss"))}
+        duck.stdin.close()
+        duck.wait()
+        steps.append(step(f"query {q}", rows, min(runs_a, key=lambda r: r["seconds"]), d))
     return {"events": n, "rows": rows, "bytes": size, "steps": steps}
 
 
