@@ -159,7 +159,7 @@ con.execute(\"\"\"COPY (SELECT *, {CATEGORY} AS category, CAST(event_time AS DAT
         # line it reads: its interpreter start is not counted, authlake's
         # process start is.
         duck = subprocess.Popen(duckdb_script(f"""
-import json, resource
+import resource
 for line in sys.stdin:
     if line.strip() == "rss":
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, flush=True)

@@ -65,13 +65,12 @@ impl ScalarUDFImpl for Coalesce {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
         let mut values = args.args.into_iter().rev();
         let Some(mut result) = values.next() else {
             return datafusion::common::plan_err!("coalesce must have at least one argument");
         };
         for value in values {
-            result = first_valid(value, result, rows)?;
+            result = first_valid(value, result)?;
         }
         Ok(result)
     }
@@ -90,7 +89,7 @@ impl ScalarUDFImpl for Coalesce {
 }
 
 /// `value` where it is not null, else `fallback`.
-fn first_valid(value: ColumnarValue, fallback: ColumnarValue, rows: usize) -> Result<ColumnarValue> {
+fn first_valid(value: ColumnarValue, fallback: ColumnarValue) -> Result<ColumnarValue> {
     let array = match value {
         ColumnarValue::Scalar(s) if s.is_null() => return Ok(fallback),
         ColumnarValue::Scalar(s) => return Ok(ColumnarValue::Scalar(s)),
@@ -111,7 +110,6 @@ fn first_valid(value: ColumnarValue, fallback: ColumnarValue, rows: usize) -> Re
         }
         ColumnarValue::Array(f) => zip(&is_not_null(&array)?, &array, &f)?,
     };
-    debug_assert_eq!(filled.len(), rows);
     Ok(ColumnarValue::Array(filled))
 }
 

@@ -51,12 +51,11 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         .with_information_schema(true)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-        // Lake files carry small footers (tens of KiB); the default hint
-        // (512 KiB) reads, and zeroes a buffer for, most of each file
-        // just to plan.
         .set_usize("datafusion.execution.parquet.metadata_size_hint", METADATA_SIZE_HINT)
         .set_bool("datafusion.execution.collect_statistics", false);
-    // Room for the listing of every live file (about 200 bytes each).
+    // Room for the listing of every live file (about 200 bytes each, with
+    // a margin): a listing over the limit is not kept, and DataFusion would
+    // walk the lake itself.
     let listing_bytes = 1024 * 1024 + files.len() * 512;
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(listing_bytes))

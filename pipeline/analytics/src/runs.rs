@@ -178,44 +178,38 @@ struct Run {
     accumulators: Vec<Box<dyn Accumulator>>,
 }
 
-/// How one aggregate is fed, run by run.
-enum Feed {
-    /// Its own arguments, to its own accumulator.
-    Plain(Arc<AggregateFunctionExpr>),
-    /// `SUM(CASE WHEN p THEN 1 ELSE 0 END)`: the rows where `p` holds,
-    /// counted from `p` itself (no column of 0s and 1s built and summed).
-    CountTrue(Arc<dyn PhysicalExpr>),
+/// How one aggregate is fed, run by run: what it reads (found once per
+/// stream, not per batch) and the accumulator that takes it.
+struct Feed {
+    aggregate: Arc<AggregateFunctionExpr>,
+    arguments: Vec<Arc<dyn PhysicalExpr>>,
+    /// `SUM(CASE WHEN p THEN 1 ELSE 0 END)`: `arguments` is `[p]` and the
+    /// rows where it holds are counted (no column of 0s and 1s built and
+    /// summed).
+    count_true: bool,
 }
 
 impl Feed {
     fn of(a: &Arc<AggregateFunctionExpr>) -> Feed {
-        let args = a.expressions();
+        let arguments = a.expressions();
         let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
             e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
         };
-        let case = match args.as_slice() {
+        let case = match arguments.as_slice() {
             [arg] if a.fun().name() == "sum" && !a.is_distinct() => arg.downcast_ref::<CaseExpr>(),
             _ => None,
         };
-        match case.map(|c| (c.expr(), c.when_then_expr(), c.else_expr())) {
-            Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => {
-                Feed::CountTrue(Arc::clone(when))
-            }
-            _ => Feed::Plain(Arc::clone(a)),
-        }
-    }
-
-    fn arguments(&self) -> Vec<Arc<dyn PhysicalExpr>> {
-        match self {
-            Feed::Plain(a) => a.expressions(),
-            Feed::CountTrue(when) => vec![Arc::clone(when)],
-        }
+        let when = match case.map(|c| (c.expr(), c.when_then_expr(), c.else_expr())) {
+            Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => Some(Arc::clone(when)),
+            _ => None,
+        };
+        Feed { aggregate: Arc::clone(a), count_true: when.is_some(), arguments: when.map_or(arguments, |w| vec![w]) }
     }
 
     fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
-        match self {
-            Feed::Plain(a) => a.create_accumulator(),
-            Feed::CountTrue(_) => Ok(Box::<CountTrue>::default()),
+        match self.count_true {
+            true => Ok(Box::<CountTrue>::default()),
+            false => self.aggregate.create_accumulator(),
         }
     }
 }
@@ -271,7 +265,7 @@ impl Runs {
         let eval = |e: &Arc<dyn PhysicalExpr>| e.evaluate(batch).and_then(|v| v.into_array(batch.num_rows()));
         let keys: Vec<ArrayRef> = self.agg.group_expr().expr().iter().map(|(e, _)| eval(e)).collect::<Result<_>>()?;
         let args: Vec<Vec<ArrayRef>> =
-            self.feeds.iter().map(|f| f.arguments().iter().map(eval).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
+            self.feeds.iter().map(|f| f.arguments.iter().map(eval).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
         for run in partition(&keys)?.ranges() {
             let key: Vec<ScalarValue> =
                 keys.iter().map(|k| ScalarValue::try_from_array(k, run.start)).collect::<Result<_>>()?;
