@@ -352,13 +352,34 @@ pub fn wait_for_rows(lake: &str, n: u64, within: std::time::Duration) -> u64 {
 }
 
 /// Asks a running `authlake` to stop (SIGTERM: flush, commit, exit).
+///
+/// Sent only once the child catches SIGTERM: a child spawned a moment ago
+/// may not have installed its handler yet, and the default action would
+/// kill it (a race a test must not lose on a loaded machine).
 pub fn sigterm(child: &std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // An exited child (a zombie until reaped) is left for `finish` to report.
+    while let Some(false) = catches_sigterm(child.id()) {
+        assert!(std::time::Instant::now() < deadline, "authlake (pid {}) never installed its SIGTERM handler", child.id());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+/// Whether a running process has a handler for SIGTERM (bit 15 of
+/// `SigCgt`); `None` once it has exited.
+fn catches_sigterm(pid: u32) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    if status.lines().any(|l| l.starts_with("State:") && l.contains("zombie")) {
+        return None;
+    }
+    let caught = status.lines().find_map(|l| l.strip_prefix("SigCgt:")).and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+    Some(caught.is_some_and(|m| m & (1 << (15 - 1)) != 0))
 }
 
 /// Waits for an `authlake` child and checks it exited cleanly.
 pub fn finish(child: std::process::Child) -> Output {
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "authlake exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
     out
 }

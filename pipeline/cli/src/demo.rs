@@ -62,7 +62,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     eprintln!("[2/5] ingesting into {}", lake_dir.display());
     let lake = Lake::open(&lake_dir.display().to_string(), true)?;
     let opts = IngestOptions { writer_id: "demo".into(), ..Default::default() };
-    let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, true).await?;
+    let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, true, crate::shutdown::signal()).await?;
     println!("{}", crate::ingest::summary_line(&summary, &lake));
 
     eprintln!("[3/5] KPIs over the lake (named queries of queries/)");

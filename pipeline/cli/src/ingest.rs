@@ -101,6 +101,8 @@ pub async fn run(
     kafka_cfg: &crate::config::KafkaConfig,
     metrics: &crate::config::MetricsConfig,
 ) -> anyhow::Result<()> {
+    // First: a SIGTERM while the lake opens or the group forms stops cleanly.
+    let shutdown = crate::shutdown::signal();
     let from = args.from.or(cfg.from.clone()).context("--from is required (e.g. --from file://events/)")?;
     let lake_spec = args.lake.or(cfg.lake.clone()).context("--lake is required (a directory or s3://bucket/prefix)")?;
     let mut opts = IngestOptions {
@@ -191,13 +193,13 @@ pub async fn run(
     let summary = match source {
         Source::Kafka(spec, kopts) => {
             let progress = Arc::new(Progress::default());
-            authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
+            authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, shutdown).await?
         }
         Source::Kinesis(spec, kopts) => {
             let progress = Arc::new(Progress::default());
-            authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, crate::shutdown::signal()).await?
+            authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?
         }
-        Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet).await?,
+        Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet, shutdown).await?,
     };
     println!("{}", summary_line(&summary, &lake));
     if let Some(p) = pusher {
@@ -219,6 +221,7 @@ pub async fn ingest_files(
     files: Vec<std::path::PathBuf>,
     opts: &IngestOptions,
     show_progress: bool,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<IngestSummary> {
     let progress = Arc::new(Progress::default());
     let ticker = (show_progress && std::io::stderr().is_terminal()).then(|| {
@@ -240,7 +243,7 @@ pub async fn ingest_files(
             }
         })
     });
-    let result = run_files(lake, files, opts, progress, crate::shutdown::signal()).await;
+    let result = run_files(lake, files, opts, progress, shutdown).await;
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r{:100}\r", "");
