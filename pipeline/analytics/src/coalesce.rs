@@ -139,8 +139,13 @@ fn fill_views<T: ByteViewType>(array: &ArrayRef, nulls: &NullBuffer, fill: &Arra
             arrow::array::builder::make_view(bytes, (buffers.len() - 1) as u32, 0)
         }
     };
-    let views: ScalarBuffer<u128> =
-        array.views().iter().zip(nulls.inner()).map(|(&v, valid)| if valid { v } else { fill_view }).collect();
+    // 64 rows per validity word: a select the compiler can vectorize, where
+    // a bit-by-bit iterator cost as much as the gather it replaced.
+    let mut views = Vec::with_capacity(array.len());
+    for (chunk, valid) in array.views().chunks(64).zip(nulls.inner().bit_chunks().iter_padded()) {
+        views.extend(chunk.iter().enumerate().map(|(j, &v)| if valid >> j & 1 != 0 { v } else { fill_view }));
+    }
+    let views = ScalarBuffer::from(views);
     // SAFETY: each view is one of `array`'s (valid against its buffers,
     // kept at the same indexes) or the fill's (inline, or pointing at the
     // buffer pushed last, which holds exactly its bytes). `try_new` would
@@ -205,10 +210,13 @@ mod tests {
         }
         // The view fill itself, against the general gather, with a fill in
         // its view and one in a buffer of its own.
-        let s = arrow::compute::cast(batch.column(0), &DataType::Utf8View).unwrap();
-        for fill in ["none", "a fallback longer than twelve bytes"] {
+        let many: StringArray = (0..150).map(|i| (i % 3 != 0).then(|| format!("value {i} of a long column"))).collect();
+        let many = arrow::compute::cast(&many, &DataType::Utf8View).unwrap().slice(5, 140);
+        let few = arrow::compute::cast(batch.column(0), &DataType::Utf8View).unwrap();
+        let long = "a fallback longer than twelve bytes";
+        for (s, fill) in [(&few, "none"), (&few, long), (&many, "none"), (&many, long)] {
             let fill = datafusion::common::ScalarValue::Utf8View(Some(fill.into()));
-            let ours = first_valid(ColumnarValue::Array(Arc::clone(&s)), ColumnarValue::Scalar(fill.clone())).unwrap();
+            let ours = first_valid(ColumnarValue::Array(Arc::clone(s)), ColumnarValue::Scalar(fill.clone())).unwrap();
             let ColumnarValue::Array(ours) = ours else { panic!("an array in, an array out") };
             let fill = fill.to_array_of_size(1).unwrap();
             let picks: Vec<_> = (0..s.len()).map(|i| if s.is_valid(i) { (0, i) } else { (1, 0) }).collect();
