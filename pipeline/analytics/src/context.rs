@@ -65,6 +65,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::runs::RunAggregate))
+        .with_physical_optimizer_rule(Arc::new(crate::keys::KeyAggregate::default()))
         .build();
     // The table's Parquet options come from the session (a bare
     // `ParquetFormat::default()` ignores them and reads 512 KiB per footer).

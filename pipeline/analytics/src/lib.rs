@@ -12,16 +12,21 @@
 //!   (DataFusion's own rewrite to `CASE` filters and merges every batch).
 //! - [`runs`]: partial aggregation run by run when a query groups by
 //!   partition columns (a physical optimizer rule of the session).
+//! - [`keys`]: partial aggregation by per-column codes when a query
+//!   groups by strings (another rule); [`partial`] is what both share.
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
+pub mod codes;
 pub mod coalesce;
 pub mod context;
 pub mod catalog;
 pub mod export;
 pub mod maintain;
 pub mod named;
+pub mod keys;
 pub mod output;
+pub mod partial;
 pub mod runs;
 pub mod verify;
 

@@ -6,7 +6,7 @@
 //! accumulators row by row: in `GROUP BY event_date` over 10M events that
 //! was a third of the query. [`RunAggregate`] replaces a partial
 //! aggregate whose keys are all partition columns with
-//! [`RunAggregateExec`], which cuts each batch into runs of equal keys
+//! a [`PartialExec`] (shown as `RunAggregateExec`), which cuts each batch into runs of equal keys
 //! (one comparison per row, one run per batch from one file) and feeds
 //! each run to plain accumulators (a vectorized sum or count over the
 //! run; `SUM(CASE WHEN p THEN 1 ELSE 0 END)` counts where `p` holds). It
@@ -15,33 +15,29 @@
 //! partial states. Correct for any input order; fast when runs are long,
 //! which is why only partition keys qualify.
 
-use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::Int64Type;
+use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::{cast, partition};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::Accumulator;
-use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
-use datafusion::physical_expr::expressions::{CaseExpr, Column, Literal};
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::aggregates::AggregateExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    ReplaceChildrenOptions,
-};
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use futures::StreamExt;
+
+use crate::partial::{plain_partial, Feed, PartialExec, Strategy};
 
 /// The physical optimizer rule; see the module doc.
 #[derive(Debug, Default)]
@@ -54,7 +50,7 @@ impl PhysicalOptimizerRule for RunAggregate {
             if !qualifies(agg) {
                 return Ok(Transformed::no(node));
             }
-            Ok(Transformed::yes(Arc::new(RunAggregateExec { agg: Arc::new(agg.clone()) }) as Arc<dyn ExecutionPlan>))
+            Ok(Transformed::yes(PartialExec::plan(agg, Strategy::Runs)))
         })
         .map(|t| t.data)
     }
@@ -68,20 +64,11 @@ impl PhysicalOptimizerRule for RunAggregate {
     }
 }
 
-/// A partial aggregate with plain group keys that are all partition
-/// columns, and aggregates a plain accumulator computes in any order
-/// (no FILTER, no ORDER BY inside the aggregate, no limit, no dynamic
-/// filter fed from it).
+/// A plain partial aggregate ([`plain_partial`]) whose group keys are all
+/// partition columns.
 fn qualifies(agg: &AggregateExec) -> bool {
-    let group = agg.group_expr();
-    *agg.mode() == AggregateMode::Partial
-        && group.is_single()
-        && !group.expr().is_empty()
-        && agg.filter_expr().iter().all(Option::is_none)
-        && agg.aggr_expr().iter().all(|a| a.order_bys().is_empty())
-        && agg.limit_options().is_none()
-        && agg.dynamic_expressions_produced().is_empty()
-        && group.expr().iter().all(|(e, _)| {
+    plain_partial(agg)
+        && agg.group_expr().expr().iter().all(|(e, _)| {
             e.downcast_ref::<Column>().is_some_and(|c| is_partition_column(agg.input(), c.name()))
         })
 }
@@ -108,138 +95,24 @@ fn is_partition_column(plan: &Arc<dyn ExecutionPlan>, name: &str) -> bool {
     passes && plan.children().first().is_some_and(|c| is_partition_column(c, name))
 }
 
-/// Computes a qualifying partial aggregate run by run (module doc).
-#[derive(Debug)]
-pub struct RunAggregateExec {
-    /// The partial aggregate replaced: its input, expressions, schema and
-    /// properties.
-    agg: Arc<AggregateExec>,
-}
-
-impl DisplayAs for RunAggregateExec {
-    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "RunAggregateExec: ")?;
-        self.agg.fmt_as(t, f)
-    }
-}
-
-impl ExecutionPlan for RunAggregateExec {
-    fn name(&self) -> &str {
-        "RunAggregateExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        self.agg.properties()
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![self.agg.input()]
-    }
-
-    fn apply_expressions(
-        &self,
-        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        self.agg.apply_expressions(f)
-    }
-
-    fn replace_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-        options: ReplaceChildrenOptions,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let agg = Arc::clone(&self.agg).replace_children(children, options)?;
-        let agg = agg.downcast_ref::<AggregateExec>().expect("an aggregate stays an aggregate").clone();
-        Ok(Arc::new(RunAggregateExec { agg: Arc::new(agg) }))
-    }
-
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        self.replace_children(children, ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute))
-    }
-
-    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let input = self.agg.input().execute(partition, context)?;
-        let mut runs = Runs::new(Arc::clone(&self.agg));
-        let schema = self.agg.schema();
-        let stream = futures::stream::once(async move {
-            let mut input = input;
-            while let Some(batch) = input.next().await {
-                runs.update(&batch?)?;
-            }
-            runs.finish()
-        });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
-    }
+/// The partial states of `agg` over `input`, run by run (module doc).
+pub(crate) fn stream(agg: Arc<AggregateExec>, input: SendableRecordBatchStream) -> Result<SendableRecordBatchStream> {
+    let schema = agg.schema();
+    let mut runs = Runs::new(agg);
+    let stream = futures::stream::once(async move {
+        let mut input = input;
+        while let Some(batch) = input.next().await {
+            runs.update(&batch?)?;
+        }
+        runs.finish()
+    });
+    Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
 }
 
 /// One run of equal keys being aggregated.
 struct Run {
     key: Vec<ScalarValue>,
     accumulators: Vec<Box<dyn Accumulator>>,
-}
-
-/// How one aggregate is fed, run by run: what it reads (found once per
-/// stream, not per batch) and the accumulator that takes it.
-struct Feed {
-    aggregate: Arc<AggregateFunctionExpr>,
-    arguments: Vec<Arc<dyn PhysicalExpr>>,
-    /// `SUM(CASE WHEN p THEN 1 ELSE 0 END)`: `arguments` is `[p]` and the
-    /// rows where it holds are counted (no column of 0s and 1s built and
-    /// summed).
-    count_true: bool,
-}
-
-impl Feed {
-    fn of(a: &Arc<AggregateFunctionExpr>) -> Feed {
-        let arguments = a.expressions();
-        let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
-            e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
-        };
-        let case = match arguments.as_slice() {
-            [arg] if a.fun().name() == "sum" && !a.is_distinct() => arg.downcast_ref::<CaseExpr>(),
-            _ => None,
-        };
-        let when = match case.map(|c| (c.expr(), c.when_then_expr(), c.else_expr())) {
-            Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => Some(Arc::clone(when)),
-            _ => None,
-        };
-        Feed { aggregate: Arc::clone(a), count_true: when.is_some(), arguments: when.map_or(arguments, |w| vec![w]) }
-    }
-
-    fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
-        match self.count_true {
-            true => Ok(Box::<CountTrue>::default()),
-            false => self.aggregate.create_accumulator(),
-        }
-    }
-}
-
-/// Sums 1 for every true value: `SUM`'s state for a `CASE` of 1 and 0.
-#[derive(Debug, Default)]
-struct CountTrue(i64);
-
-impl Accumulator for CountTrue {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.0 += values[0].as_boolean().true_count() as i64;
-        Ok(())
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Int64(Some(self.0)))
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>()
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.evaluate()?])
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        self.0 += arrow::compute::sum(states[0].as_primitive::<Int64Type>()).unwrap_or(0);
-        Ok(())
-    }
 }
 
 /// The aggregation state of one partition's stream.
@@ -322,7 +195,7 @@ impl Runs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use arrow::util::pretty::pretty_format_batches;
     use authlake_ingest::Lake;
@@ -331,7 +204,7 @@ mod tests {
 
     /// 600 events over three days and three categories, in an order that
     /// mixes days, with nulls in the grouped and counted columns.
-    async fn lake() -> (tempfile::TempDir, Lake) {
+    pub(crate) async fn lake() -> (tempfile::TempDir, Lake) {
         let dir = tempfile::tempdir().unwrap();
         let types = ["sign_in", "sign_up", "user_migration", "mfa_challenge"];
         let outcomes = ["success", "failure", "throttled"];
@@ -360,7 +233,7 @@ mod tests {
         (dir, lake)
     }
 
-    async fn answer(ctx: &SessionContext, sql: &str) -> (String, String) {
+    pub(crate) async fn answer(ctx: &SessionContext, sql: &str) -> (String, String) {
         let df = ctx.sql(sql).await.unwrap();
         let plan = df.clone().create_physical_plan().await.unwrap();
         let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(false).to_string();
