@@ -89,7 +89,7 @@ fn qualifies(agg: &AggregateExec) -> bool {
     plain_partial(agg)
         && keys.len() <= MAX_KEYS
         && keys.iter().all(|(e, _)| e.data_type(&input).is_ok_and(|t| t == DataType::Utf8View))
-        && agg.aggr_expr().iter().all(|a| Feed::of(a).count_true || a.groups_accumulator_supported())
+        && agg.aggr_expr().iter().all(|a| Feed::of(a, &input).count_true || a.groups_accumulator_supported())
 }
 
 /// The partial states of `agg` over `input`, by codes (module doc).
@@ -140,7 +140,8 @@ struct Table {
 
 impl Table {
     fn new(agg: Arc<AggregateExec>, max_groups: usize) -> Result<Self> {
-        let feeds: Vec<Feed> = agg.aggr_expr().iter().map(Feed::of).collect();
+        let input = agg.input().schema();
+        let feeds: Vec<Feed> = agg.aggr_expr().iter().map(|a| Feed::of(a, &input)).collect();
         let keys = agg.group_expr().expr().len();
         let mut table = Table {
             agg,

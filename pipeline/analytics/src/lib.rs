@@ -13,7 +13,9 @@
 //! - [`runs`]: partial aggregation run by run when a query groups by
 //!   partition columns (a physical optimizer rule of the session).
 //! - [`keys`]: partial aggregation by per-column codes when a query
-//!   groups by strings (another rule); [`partial`] is what both share.
+//!   groups by strings (another rule); [`partial`] is what both share,
+//!   [`codes`] the lookups of [`keys`], [`view_eq`] the string `=` both
+//!   evaluate view to view.
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
@@ -29,5 +31,6 @@ pub mod output;
 pub mod partial;
 pub mod runs;
 pub mod verify;
+pub mod view_eq;
 
 pub use context::{lake_context, lake_context_utf8, run_sql, run_sql_with, QueryError};

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray};
-use arrow::datatypes::Int64Type;
+use arrow::datatypes::{Int64Type, Schema};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -118,7 +118,8 @@ impl ExecutionPlan for PartialExec {
 }
 
 /// How one aggregate is fed: what it reads (found once per stream, not per
-/// batch) and whether it is a count of where a condition holds.
+/// batch, with string `=`s compared by views) and whether it is a count of
+/// where a condition holds.
 pub(crate) struct Feed {
     pub(crate) aggregate: Arc<AggregateFunctionExpr>,
     pub(crate) arguments: Vec<Arc<dyn PhysicalExpr>>,
@@ -129,7 +130,8 @@ pub(crate) struct Feed {
 }
 
 impl Feed {
-    pub(crate) fn of(a: &Arc<AggregateFunctionExpr>) -> Feed {
+    /// How `a` is fed, over rows of `input`'s schema.
+    pub(crate) fn of(a: &Arc<AggregateFunctionExpr>, input: &Schema) -> Feed {
         let arguments = a.expressions();
         let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
             e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
@@ -142,7 +144,11 @@ impl Feed {
             Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => Some(Arc::clone(when)),
             _ => None,
         };
-        Feed { aggregate: Arc::clone(a), count_true: when.is_some(), arguments: when.map_or(arguments, |w| vec![w]) }
+        let count_true = when.is_some();
+        let arguments = when.map_or(arguments, |w| vec![w]);
+        // String `=`s compared by views (`crate::view_eq`).
+        let arguments = arguments.iter().map(|e| crate::view_eq::fast_eq(e, input)).collect();
+        Feed { aggregate: Arc::clone(a), count_true, arguments }
     }
 
     /// A plain accumulator for this aggregate.

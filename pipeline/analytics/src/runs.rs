@@ -127,7 +127,8 @@ struct Runs {
 
 impl Runs {
     fn new(agg: Arc<AggregateExec>) -> Self {
-        let feeds = agg.aggr_expr().iter().map(Feed::of).collect();
+        let input = agg.input().schema();
+        let feeds = agg.aggr_expr().iter().map(|a| Feed::of(a, &input)).collect();
         Runs { agg, feeds, current: None, done: Vec::new() }
     }
 
