@@ -190,8 +190,8 @@ impl Table {
         self.groups.group_rows(&self.row_codes, &counts, &mut self.row_groups);
         // Each aggregate over its arguments, by group.
         let groups = self.groups.len();
-        for (feed, acc) in self.feeds.iter().zip(&mut self.accumulators) {
-            let args: Vec<ArrayRef> = feed.arguments.iter().map(eval).collect::<Result<_>>()?;
+        for (feed, acc) in self.feeds.iter_mut().zip(&mut self.accumulators) {
+            let args = feed.evaluate(batch)?;
             match acc {
                 Accumulator::Grouped(acc) => acc.update_batch(&args, &self.row_groups, None, groups)?,
                 Accumulator::CountTrue(counts) => {

@@ -10,12 +10,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray};
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, Schema};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Accumulator;
+use datafusion::logical_expr::{Accumulator, ColumnarValue};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{CaseExpr, Literal};
 use datafusion::physical_expr::PhysicalExpr;
@@ -123,6 +123,9 @@ impl ExecutionPlan for PartialExec {
 pub(crate) struct Feed {
     pub(crate) aggregate: Arc<AggregateFunctionExpr>,
     pub(crate) arguments: Vec<Arc<dyn PhysicalExpr>>,
+    /// Each constant argument (`COUNT(*)`'s 1) as an array, sliced to each
+    /// batch's length instead of built again for each batch.
+    constants: Vec<Option<ArrayRef>>,
     /// `SUM(CASE WHEN p THEN 1 ELSE 0 END)`: `arguments` is `[p]` and the
     /// rows where it holds are counted (no column of 0s and 1s built and
     /// summed).
@@ -147,8 +150,28 @@ impl Feed {
         let count_true = when.is_some();
         let arguments = when.map_or(arguments, |w| vec![w]);
         // String `=`s compared by views (`crate::view_eq`).
-        let arguments = arguments.iter().map(|e| crate::view_eq::fast_eq(e, input)).collect();
-        Feed { aggregate: Arc::clone(a), count_true, arguments }
+        let arguments: Vec<_> = arguments.iter().map(|e| crate::view_eq::fast_eq(e, input)).collect();
+        let constants = vec![None; arguments.len()];
+        Feed { aggregate: Arc::clone(a), count_true, arguments, constants }
+    }
+
+    /// The arguments' values over `batch`.
+    pub(crate) fn evaluate(&mut self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        let rows = batch.num_rows();
+        let mut values = Vec::with_capacity(self.arguments.len());
+        for (argument, constant) in self.arguments.iter().zip(&mut self.constants) {
+            let value = match (argument.evaluate(batch)?, constant.as_ref()) {
+                (ColumnarValue::Array(a), _) => a,
+                (ColumnarValue::Scalar(_), Some(c)) if c.len() >= rows => c.slice(0, rows),
+                (ColumnarValue::Scalar(s), _) => {
+                    let array = s.to_array_of_size(rows.max(batch_rows()))?;
+                    *constant = Some(Arc::clone(&array));
+                    array.slice(0, rows)
+                }
+            };
+            values.push(value);
+        }
+        Ok(values)
     }
 
     /// A plain accumulator for this aggregate.
@@ -158,6 +181,11 @@ impl Feed {
             false => self.aggregate.create_accumulator(),
         }
     }
+}
+
+/// The usual batch length: a constant built once covers every batch.
+fn batch_rows() -> usize {
+    8192
 }
 
 /// Sums 1 for every true value: `SUM`'s state for a `CASE` of 1 and 0.

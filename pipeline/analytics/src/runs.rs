@@ -17,7 +17,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type};
 use arrow::compute::{cast, partition};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -115,6 +116,28 @@ struct Run {
     accumulators: Vec<Box<dyn Accumulator>>,
 }
 
+/// Whether every row of `key` holds the same value (checked for the
+/// types of partition values; others are cut into runs).
+fn constant(key: &ArrayRef) -> bool {
+    fn same<T: PartialEq>(values: &[T]) -> bool {
+        values.iter().all(|v| *v == values[0])
+    }
+    if key.is_empty() || key.null_count() > 0 {
+        return false;
+    }
+    match key.data_type() {
+        DataType::Date32 => same(key.as_primitive::<Date32Type>().values()),
+        DataType::Int32 => same(key.as_primitive::<Int32Type>().values()),
+        DataType::Int64 => same(key.as_primitive::<Int64Type>().values()),
+        DataType::Utf8 => {
+            let strings = key.as_string::<i32>();
+            strings.iter().all(|s| s == Some(strings.value(0)))
+        }
+        DataType::Dictionary(..) => key.as_any_dictionary().values().len() == 1,
+        _ => false,
+    }
+}
+
 /// The aggregation state of one partition's stream.
 struct Runs {
     agg: Arc<AggregateExec>,
@@ -138,9 +161,14 @@ impl Runs {
         }
         let eval = |e: &Arc<dyn PhysicalExpr>| e.evaluate(batch).and_then(|v| v.into_array(batch.num_rows()));
         let keys: Vec<ArrayRef> = self.agg.group_expr().expr().iter().map(|(e, _)| eval(e)).collect::<Result<_>>()?;
-        let args: Vec<Vec<ArrayRef>> =
-            self.feeds.iter().map(|f| f.arguments.iter().map(eval).collect::<Result<Vec<_>>>()).collect::<Result<_>>()?;
-        for run in partition(&keys)?.ranges() {
+        let args: Vec<Vec<ArrayRef>> = self.feeds.iter_mut().map(|f| f.evaluate(batch)).collect::<Result<_>>()?;
+        // A batch from one file is one run; cutting it would compare
+        // every row with the next.
+        let runs = match keys.iter().all(constant) {
+            true => vec![0..batch.num_rows()],
+            false => partition(&keys)?.ranges(),
+        };
+        for run in runs {
             let key: Vec<ScalarValue> =
                 keys.iter().map(|k| ScalarValue::try_from_array(k, run.start)).collect::<Result<_>>()?;
             if self.current.as_ref().is_none_or(|r| r.key != key) {
@@ -239,6 +267,26 @@ pub(crate) mod tests {
         let plan = df.clone().create_physical_plan().await.unwrap();
         let plan = datafusion::physical_plan::displayable(plan.as_ref()).indent(false).to_string();
         (pretty_format_batches(&df.collect().await.unwrap()).unwrap().to_string(), plan)
+    }
+
+    #[test]
+    fn a_batch_is_one_run_only_when_every_row_has_the_key() {
+        use arrow::array::{Date32Array, DictionaryArray, StringArray};
+        use arrow::datatypes::UInt16Type;
+        let one: Vec<ArrayRef> = vec![
+            Arc::new(Date32Array::from(vec![20_000; 9])),
+            Arc::new(StringArray::from(vec!["auth"; 9])),
+            Arc::new(DictionaryArray::<UInt16Type>::from_iter(["auth"; 9])),
+        ];
+        let mixed: Vec<ArrayRef> = vec![
+            Arc::new(Date32Array::from(vec![20_000, 20_000, 20_001])),
+            Arc::new(Date32Array::from(vec![Some(20_000), None, Some(20_000)])),
+            Arc::new(StringArray::from(vec!["auth", "auth", "admin"])),
+            Arc::new(DictionaryArray::<UInt16Type>::from_iter(["auth", "admin"])),
+            Arc::new(arrow::array::Float64Array::from(vec![1.0, 1.0])),
+        ];
+        assert!(one.iter().all(constant));
+        assert!(mixed.iter().all(|k| !constant(k)));
     }
 
     #[tokio::test]
