@@ -165,7 +165,7 @@ impl Runs {
         // A batch from one file is one run; cutting it would compare
         // every row with the next.
         let runs = match keys.iter().all(constant) {
-            true => vec![0..batch.num_rows()],
+            true => std::iter::once(0..batch.num_rows()).collect(),
             false => partition(&keys)?.ranges(),
         };
         for run in runs {
