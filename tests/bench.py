@@ -134,9 +134,13 @@ def run_size(args, n):
     print(f"\n== {n} events ({size / 1e9:.2f} GB canonical NDJSON, generated in {gen['seconds']:.1f}s)")
     steps = []
 
-    # Ingest: NDJSON -> Hive-partitioned ZSTD Parquet.
+    # Ingest: NDJSON -> Hive-partitioned ZSTD Parquet. Written data is
+    # flushed before each tool starts: neither pays for the writeback of
+    # the generated input or of the other tool's lake.
     lake = os.path.join(work, "lake")
+    os.sync()
     a = measure([args.authlake, "ingest", "--from", "file://" + data, "--lake", lake, "--quiet"])
+    os.sync()
     out = os.path.join(work, "duck")
     cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
     d = measure(duckdb_script(f"""

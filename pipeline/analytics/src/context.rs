@@ -47,6 +47,10 @@ pub async fn lake_context_utf8(lake: &Lake) -> Result<SessionContext, QueryError
 
 async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError> {
     let files = crate::verify::verify_lake(lake).await?;
+    let file_schema = match views {
+        true => view_schema(&events_file_schema()),
+        false => events_file_schema(),
+    };
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.listing_table_ignore_subdirectory", true)
@@ -66,6 +70,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::runs::RunAggregate))
         .with_physical_optimizer_rule(Arc::new(crate::keys::KeyAggregate::default()))
+        .with_physical_optimizer_rule(Arc::new(crate::known_schema::KnownSchema { schema: file_schema.clone() }))
         .build();
     // The table's Parquet options come from the session (a bare
     // `ParquetFormat::default()` ignores them and reads 512 KiB per footer).
@@ -89,10 +94,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
             ("category".to_string(), DataType::Utf8),
             ("event_date".to_string(), DataType::Date32),
         ]);
-    let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(match views {
-        true => view_schema(&events_file_schema()),
-        false => events_file_schema(),
-    });
+    let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(file_schema);
     ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
 
     // dead_letters: one flat directory.

@@ -16,6 +16,8 @@
 //!   groups by strings (another rule); [`partial`] is what both share,
 //!   [`codes`] the lookups of [`keys`], [`view_eq`] the string `=` both
 //!   evaluate view to view.
+//! - [`known_schema`]: the `events` files' schema handed to the Parquet
+//!   reader (no per-file decoding of the embedded schema, twice).
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
@@ -27,6 +29,7 @@ pub mod export;
 pub mod maintain;
 pub mod named;
 pub mod keys;
+pub mod known_schema;
 pub mod output;
 pub mod partial;
 pub mod runs;
