@@ -24,14 +24,13 @@ pub(crate) struct Codes {
     values: Vec<Option<Box<str>>>,
     /// Views seen lately and their codes, scanned in order.
     recent: Vec<(u128, u32)>,
-    /// Strings of up to 12 bytes by their view, and longer ones.
-    inline: HashMap<u128, u32>,
-    long: HashMap<Box<str>, u32>,
+    /// The code of each string, past the views in `recent`.
+    by_string: HashMap<Box<str>, u32>,
 }
 
 impl Codes {
     pub(crate) fn new() -> Self {
-        Codes { values: vec![None], recent: Vec::new(), inline: HashMap::new(), long: HashMap::new() }
+        Codes { values: vec![None], recent: Vec::new(), by_string: HashMap::new() }
     }
 
     /// Codes given out, null's included.
@@ -79,17 +78,16 @@ impl Codes {
         if let Some(&(_, code)) = self.recent.iter().find(|&&(v, _)| v == view) {
             return code;
         }
-        let next = self.values.len() as u32;
-        let code = match inline(view) {
-            true => *self.inline.entry(view).or_insert(next),
-            false => match self.long.get(array.value(row)) {
-                Some(&code) => code,
-                None => *self.long.entry(array.value(row).into()).or_insert(next),
-            },
+        let string = array.value(row);
+        let code = match self.by_string.get(string) {
+            Some(&code) => code,
+            None => {
+                let code = self.values.len() as u32;
+                self.values.push(Some(string.into()));
+                self.by_string.insert(string.into(), code);
+                code
+            }
         };
-        if code == next {
-            self.values.push(Some(array.value(row).into()));
-        }
         if self.recent.len() < SCAN {
             self.recent.push((view, code));
         }
@@ -110,7 +108,8 @@ pub(crate) struct Groups<const K: usize> {
     /// [`DENSE_BITS`].
     dense: Vec<u32>,
     bits: [u32; K],
-    /// The group of codes, past [`DENSE_BITS`].
+    /// The group of codes, past [`DENSE_BITS`] (built from `groups` when
+    /// the dense table no longer fits).
     hashed: HashMap<[u32; K], usize>,
 }
 
@@ -159,7 +158,10 @@ impl<const K: usize> Groups<K> {
                 out.push(group);
             }
         } else {
-            self.dense.clear();
+            if !self.dense.is_empty() {
+                self.dense = Vec::new();
+                self.hashed = self.groups.iter().enumerate().map(|(group, &codes)| (codes, group)).collect();
+            }
             let mut last: Option<([u32; K], usize)> = None;
             for row in 0..rows {
                 let codes: [u32; K] = std::array::from_fn(|k| columns.get(k).map_or(0, |c| c[row]));
@@ -167,7 +169,11 @@ impl<const K: usize> Groups<K> {
                     Some((c, group)) if c == codes => group,
                     _ => match self.hashed.get(&codes) {
                         Some(&group) => group,
-                        None => self.push(codes),
+                        None => {
+                            let group = self.push(codes);
+                            self.hashed.insert(codes, group);
+                            group
+                        }
                     },
                 };
                 last = Some((codes, group));
@@ -178,7 +184,6 @@ impl<const K: usize> Groups<K> {
 
     fn push(&mut self, codes: [u32; K]) -> usize {
         self.groups.push(codes);
-        self.hashed.insert(codes, self.groups.len() - 1);
         self.groups.len() - 1
     }
 

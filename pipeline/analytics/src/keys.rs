@@ -5,7 +5,7 @@
 //! every row's strings and compares them with the group's stored copy; in
 //! `risk_mix` over 10M events that was a sixth of the query. [`KeyAggregate`]
 //! replaces a partial aggregate whose keys are all strings read as views
-//! with a [`PartialExec`] (shown as `KeyAggregateExec`) that, a column at
+//! with a [`crate::partial::PartialExec`] (shown as `KeyAggregateExec`) that, a column at
 //! a time, gives each row the small code of its string
 //! ([`crate::codes::Codes`]: a row with the view of the row before takes
 //! its code with no lookup, a few views are scanned, others hashed), then
@@ -22,10 +22,8 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringViewBuilder};
-use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
@@ -37,7 +35,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 
 use crate::codes::{Codes, Groups};
-use crate::partial::{plain_partial, Feed, PartialExec, Strategy};
+use crate::partial::{counted_condition, plain_partial, Feed, Strategy};
 
 /// Groups held before the states so far are emitted (module doc).
 pub const MAX_GROUPS: usize = 1 << 16;
@@ -61,14 +59,7 @@ impl Default for KeyAggregate {
 
 impl PhysicalOptimizerRule for KeyAggregate {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(agg) = node.downcast_ref::<AggregateExec>() else { return Ok(Transformed::no(node)) };
-            if !qualifies(agg) {
-                return Ok(Transformed::no(node));
-            }
-            Ok(Transformed::yes(PartialExec::plan(agg, Strategy::Keys { max_groups: self.max_groups })))
-        })
-        .map(|t| t.data)
+        crate::partial::replace(plan, |agg| qualifies(agg).then_some(Strategy::Keys { max_groups: self.max_groups }))
     }
 
     fn name(&self) -> &str {
@@ -89,7 +80,7 @@ fn qualifies(agg: &AggregateExec) -> bool {
     plain_partial(agg)
         && keys.len() <= MAX_KEYS
         && keys.iter().all(|(e, _)| e.data_type(&input).is_ok_and(|t| t == DataType::Utf8View))
-        && agg.aggr_expr().iter().all(|a| Feed::of(a, &input).count_true || a.groups_accumulator_supported())
+        && agg.aggr_expr().iter().all(|a| counted_condition(a).is_some() || a.groups_accumulator_supported())
 }
 
 /// The partial states of `agg` over `input`, by codes (module doc).
@@ -230,17 +221,9 @@ impl Table {
                 }
             }
         }
-        let schema = self.agg.schema();
-        let columns = columns
-            .into_iter()
-            .zip(schema.fields())
-            .map(|(c, f)| match c.data_type() == f.data_type() {
-                true => Ok(c),
-                false => Ok(cast(&c, f.data_type())?),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let states = crate::partial::states_batch(&self.agg, columns)?;
         self.reset()?;
-        Ok(RecordBatch::try_new(schema, columns)?)
+        Ok(states)
     }
 }
 

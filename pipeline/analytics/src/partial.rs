@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{Int64Type, Schema};
-use datafusion::common::tree_node::TreeNodeRecursion;
+use arrow::compute::cast;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Accumulator, ColumnarValue};
@@ -48,6 +49,38 @@ impl PartialExec {
     pub(crate) fn plan(agg: &AggregateExec, strategy: Strategy) -> Arc<dyn ExecutionPlan> {
         Arc::new(PartialExec { agg: Arc::new(agg.clone()), strategy })
     }
+}
+
+/// `plan` with each partial aggregate for which `strategy` names one
+/// computed that way: the body of both optimizer rules.
+pub(crate) fn replace(
+    plan: Arc<dyn ExecutionPlan>,
+    strategy: impl Fn(&AggregateExec) -> Option<Strategy>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let chosen = node.downcast_ref::<AggregateExec>().and_then(|agg| Some((agg, strategy(agg)?)));
+        Ok(match chosen {
+            Some((agg, strategy)) => Transformed::yes(PartialExec::plan(agg, strategy)),
+            None => Transformed::no(node),
+        })
+    })
+    .map(|t| t.data)
+}
+
+/// States as the partial aggregate's output batch: a column whose type
+/// differs only in naming (a list's item field built from scalars) is cast
+/// to the schema's.
+pub(crate) fn states_batch(agg: &AggregateExec, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    let schema = agg.schema();
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| match c.data_type() == f.data_type() {
+            true => Ok(c),
+            false => Ok(cast(&c, f.data_type())?),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// A partial aggregate with one grouping set of plain keys, and aggregates
@@ -135,20 +168,9 @@ pub(crate) struct Feed {
 impl Feed {
     /// How `a` is fed, over rows of `input`'s schema.
     pub(crate) fn of(a: &Arc<AggregateFunctionExpr>, input: &Schema) -> Feed {
-        let arguments = a.expressions();
-        let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
-            e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
-        };
-        let case = match arguments.as_slice() {
-            [arg] if a.fun().name() == "sum" && !a.is_distinct() => arg.downcast_ref::<CaseExpr>(),
-            _ => None,
-        };
-        let when = match case.map(|c| (c.expr(), c.when_then_expr(), c.else_expr())) {
-            Some((None, [(when, then)], otherwise)) if int(Some(then), 1) && int(otherwise, 0) => Some(Arc::clone(when)),
-            _ => None,
-        };
+        let when = counted_condition(a);
         let count_true = when.is_some();
-        let arguments = when.map_or(arguments, |w| vec![w]);
+        let arguments = when.map_or_else(|| a.expressions(), |w| vec![w]);
         // String `=`s compared by views (`crate::view_eq`).
         let arguments: Vec<_> = arguments.iter().map(|e| crate::view_eq::fast_eq(e, input)).collect();
         let constants = vec![None; arguments.len()];
@@ -164,7 +186,7 @@ impl Feed {
                 (ColumnarValue::Array(a), _) => a,
                 (ColumnarValue::Scalar(_), Some(c)) if c.len() >= rows => c.slice(0, rows),
                 (ColumnarValue::Scalar(s), _) => {
-                    let array = s.to_array_of_size(rows.max(batch_rows()))?;
+                    let array = s.to_array_of_size(rows.max(BATCH_ROWS))?;
                     *constant = Some(Arc::clone(&array));
                     array.slice(0, rows)
                 }
@@ -183,10 +205,24 @@ impl Feed {
     }
 }
 
-/// The usual batch length: a constant built once covers every batch.
-fn batch_rows() -> usize {
-    8192
+/// `p` when `a` is `SUM(CASE WHEN p THEN 1 ELSE 0 END)`.
+pub(crate) fn counted_condition(a: &AggregateFunctionExpr) -> Option<Arc<dyn PhysicalExpr>> {
+    let int = |e: Option<&Arc<dyn PhysicalExpr>>, v: i64| {
+        e.and_then(|e| e.downcast_ref::<Literal>()).is_some_and(|l| *l.value() == ScalarValue::Int64(Some(v)))
+    };
+    let arguments = a.expressions();
+    let case = match arguments.as_slice() {
+        [arg] if a.fun().name() == "sum" && !a.is_distinct() => arg.downcast_ref::<CaseExpr>()?,
+        _ => return None,
+    };
+    match (case.expr(), case.when_then_expr(), case.else_expr()) {
+        (None, [(when, then)], otherwise) if int(Some(then), 1) && int(otherwise, 0) => Some(Arc::clone(when)),
+        _ => None,
+    }
 }
+
+/// The usual batch length: a constant built once covers every batch.
+const BATCH_ROWS: usize = 8192;
 
 /// Sums 1 for every true value: `SUM`'s state for a `CASE` of 1 and 0.
 #[derive(Debug, Default)]

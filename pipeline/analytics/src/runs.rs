@@ -6,7 +6,7 @@
 //! accumulators row by row: in `GROUP BY event_date` over 10M events that
 //! was a third of the query. [`RunAggregate`] replaces a partial
 //! aggregate whose keys are all partition columns with
-//! a [`PartialExec`] (shown as `RunAggregateExec`), which cuts each batch into runs of equal keys
+//! a [`crate::partial::PartialExec`] (shown as `RunAggregateExec`), which cuts each batch into runs of equal keys
 //! (one comparison per row, one run per batch from one file) and feeds
 //! each run to plain accumulators (a vectorized sum or count over the
 //! run; `SUM(CASE WHEN p THEN 1 ELSE 0 END)` counts where `p` holds). It
@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type};
-use arrow::compute::{cast, partition};
+use arrow::compute::partition;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
@@ -38,7 +37,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 use futures::StreamExt;
 
-use crate::partial::{plain_partial, Feed, PartialExec, Strategy};
+use crate::partial::{plain_partial, Feed, Strategy};
 
 /// The physical optimizer rule; see the module doc.
 #[derive(Debug, Default)]
@@ -46,14 +45,7 @@ pub struct RunAggregate;
 
 impl PhysicalOptimizerRule for RunAggregate {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(agg) = node.downcast_ref::<AggregateExec>() else { return Ok(Transformed::no(node)) };
-            if !qualifies(agg) {
-                return Ok(Transformed::no(node));
-            }
-            Ok(Transformed::yes(PartialExec::plan(agg, Strategy::Runs)))
-        })
-        .map(|t| t.data)
+        crate::partial::replace(plan, |agg| qualifies(agg).then_some(Strategy::Runs))
     }
 
     fn name(&self) -> &str {
@@ -206,20 +198,12 @@ impl Runs {
         let arrays = columns
             .into_iter()
             .zip(schema.fields())
-            .map(|(values, field)| {
-                let array = match values.is_empty() {
-                    true => arrow::array::new_empty_array(field.data_type()),
-                    false => ScalarValue::iter_to_array(values)?,
-                };
-                // States built from scalars may name a list's item field
-                // differently from the schema.
-                match array.data_type() == field.data_type() {
-                    true => Ok(array),
-                    false => Ok(cast(&array, field.data_type())?),
-                }
+            .map(|(values, field)| match values.is_empty() {
+                true => Ok(arrow::array::new_empty_array(field.data_type())),
+                false => ScalarValue::iter_to_array(values),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(RecordBatch::try_new(schema, arrays)?)
+        crate::partial::states_batch(&self.agg, arrays)
     }
 }
 
