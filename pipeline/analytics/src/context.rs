@@ -19,6 +19,8 @@ use object_store::path::Path;
 use object_store::ObjectMeta;
 use url::Url;
 
+use crate::local_reads::InlineReads;
+
 /// Why a query could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -87,8 +89,9 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     ctx.register_udf(crate::coalesce::Coalesce::udf());
     let base = lake.url();
     let url = Url::parse(&base).map_err(|e| QueryError::Url(base.clone(), e.to_string()))?;
-    if let Location::S3 { .. } = &lake.location {
-        ctx.register_object_store(&url, lake.root_store.clone());
+    match &lake.location {
+        Location::S3 { .. } => _ = ctx.register_object_store(&url, lake.root_store.clone()),
+        Location::Local(_) => _ = ctx.register_object_store(&local_url(), Arc::new(InlineReads::default())),
     }
 
     // events: Hive partitions under the root. DataFusion ignores files in
@@ -120,6 +123,11 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         ctx.register_table("dead_letters", Arc::new(empty))?;
     }
     Ok(ctx)
+}
+
+/// The object store URL DataFusion gives local files (`file://`).
+fn local_url() -> Url {
+    Url::parse("file://").expect("a constant URL")
 }
 
 /// Lake files carry footers of about 7 KiB (one row group, 34 columns);

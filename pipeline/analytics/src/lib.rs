@@ -18,6 +18,8 @@
 //!   evaluate view to view.
 //! - [`known_schema`]: the `events` files' schema handed to the Parquet
 //!   reader (no per-file decoding of the embedded schema, twice).
+//! - [`local_reads`]: local lake files read on the query's threads
+//!   (no hand-off to tokio's blocking pool per read).
 //! - [`verify`]: the live files checked against the commit log before a
 //!   query (missing or truncated files are named, never read as empty).
 
@@ -30,6 +32,7 @@ pub mod maintain;
 pub mod named;
 pub mod keys;
 pub mod known_schema;
+pub mod local_reads;
 pub mod output;
 pub mod partial;
 pub mod runs;
