@@ -175,7 +175,8 @@ mod tests {
         let short = Path::from_filesystem_path(dir.path().join("short.bin")).unwrap();
         let missing = Path::from_absolute_path(dir.path().join("gone.bin")).unwrap();
         let inline = InlineReads::default();
-        let err = inline.get_ranges(&short, &[50..150]).await.unwrap_err().to_string();
+        let beyond_end = vec![0..10, 50..150];
+        let err = inline.get_ranges(&short, &beyond_end).await.unwrap_err().to_string();
         assert!(err.contains("short.bin"), "{err}");
         let err = inline.get_range(&missing, 0..10).await.unwrap_err();
         assert!(matches!(err, object_store::Error::NotFound { ref path, .. } if path.ends_with("gone.bin")), "{err}");
