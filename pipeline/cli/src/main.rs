@@ -14,12 +14,6 @@ mod shutdown;
 
 use clap::Parser;
 
-// mimalloc keeps freed pages for reuse where glibc's malloc hands large
-// column buffers back to the kernel and faults them in again: risk_mix at
-// 3M, 19k page faults -> 2.2k, 0.148 -> 0.131 s best of 15.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = cli::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
