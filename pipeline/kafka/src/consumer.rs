@@ -207,6 +207,9 @@ fn read(
             telemetry.report(&snapshot);
             last_report = Instant::now();
         }
+        // A partition silent since its assignment may be one the broker
+        // started past the lake's position (see `resume`).
+        probe_silent(consumer);
         match consumer.poll(Duration::from_millis(100)) {
             None => {
                 if !ctx.flush() {
@@ -283,6 +286,26 @@ fn read(
     }
 }
 
+/// Seeks back the partitions that stayed silent since their assignment or
+/// last seek: the broker may have nothing to send because it started past
+/// the lake's position inside the partition's last batch.
+fn probe_silent(consumer: &BaseConsumer<IngestContext>) {
+    let seeks = {
+        let mut resume = consumer.context().resume.lock().expect("resume lock");
+        if resume.is_empty() {
+            return;
+        }
+        resume.probes(Instant::now(), |topic, partition| {
+            consumer.fetch_watermarks(topic, partition, WATERMARK_TIMEOUT).ok().map(|(low, _)| low)
+        })
+    };
+    for (topic, partition, to) in seeks {
+        if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
+            eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e}");
+        }
+    }
+}
+
 /// Offsets `from..to` of a partition are gone from the topic: said loudly
 /// and recorded in the next commit, never skipped silently.
 fn record_gap(ctx: &IngestContext, topic: &str, partition: i32, from: i64, to: i64) {
@@ -298,10 +321,15 @@ fn kopts_topics(partitions: &[(String, i32)]) -> Vec<&str> {
 }
 
 /// Every partition is at its end: the broker said so (end-of-partition
-/// for it, or at the offset it is at) and no message came for a moment.
+/// for it, or at the offset it is at), no message came for a moment and
+/// every resume check is done (a broker that started past the lake's
+/// position may report the end with messages left before it).
 /// End offsets asked for up front are not used: some Kafka-protocol
 /// brokers (tansu 0.6) answer ListOffsets wrongly.
 fn backfill_done(ctx: &IngestContext, partitions: &[(String, i32)], at_eof: &HashSet<(String, i32)>) -> bool {
+    if !ctx.resume.lock().expect("resume lock").is_empty() {
+        return false;
+    }
     let next = ctx.next.lock().expect("next lock");
     let eof_offsets = ctx.eof_offsets.lock().expect("eof lock");
     partitions.iter().all(|k| at_eof.contains(k) || next.get(k).is_some_and(|n| eof_offsets.contains(n)))

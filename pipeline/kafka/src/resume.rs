@@ -10,13 +10,28 @@
 //! before `L` dropped as already in the lake); reaching the low watermark
 //! without that proves a gap. Later jumps inside a partition are normal
 //! (transaction markers, compaction) and are not checked.
+//!
+//! When `L` is inside the partition's *last* batch, such a broker sends
+//! nothing at all: there is no next batch. A check waiting for the first
+//! message would wait forever (the rest of that batch never reaching the
+//! lake), so a partition that stays silent for [`QUIET`] after an
+//! assignment or a seek is probed: the same seek back, without a message
+//! to prompt it. Once the probe reached the low watermark and still nothing
+//! came, the partition holds nothing to read yet and the check ends.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// The first seek back is this many offsets; each next one four times more.
 const FIRST_STEP: i64 = 64;
 /// The step recorded once a seek back went to the low watermark.
 const SEARCHED_FROM_LOW: i64 = i64::MAX;
+/// A partition silent this long after its assignment or last seek is
+/// probed. A fetch with data answers at once, one without waits
+/// `fetch.wait.max.ms` (500 ms). A probe too early costs little: on a
+/// broker that needs none it re-reads up to 64 messages, dropped as
+/// already in the lake.
+pub const QUIET: Duration = Duration::from_secs(1);
 
 /// What to do with a partition's first message after it was (re)assigned.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,17 +44,34 @@ pub enum Resume {
     Gap { expected: i64, first: i64 },
 }
 
+/// One partition's check in progress.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// The offset that should come first (the lake's position).
+    expected: i64,
+    /// How far the next seek back goes.
+    step: i64,
+    /// When it was assigned or last seeked: a probe is due [`QUIET`] later.
+    since: Instant,
+}
+
 /// Partitions whose first message after an assignment is still awaited.
 #[derive(Debug, Default)]
 pub struct ResumeChecks {
-    /// (topic, partition) → (offset expected first, next step back).
-    pending: HashMap<(String, i32), (i64, i64)>,
+    /// (topic, partition) → its check.
+    pending: HashMap<(String, i32), Pending>,
 }
 
 impl ResumeChecks {
     /// `partition` was (re)assigned to start at `expected`.
     pub fn expect(&mut self, topic: &str, partition: i32, expected: i64) {
-        self.pending.insert((topic.to_string(), partition), (expected, FIRST_STEP));
+        self.pending.insert((topic.to_string(), partition), Pending { expected, step: FIRST_STEP, since: Instant::now() });
+    }
+
+    /// Every check is done: a backfill may end only then (a partition
+    /// still being probed may hold messages the broker has not sent).
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
     }
 
     /// `partition` is no longer ours.
@@ -56,7 +88,7 @@ impl ResumeChecks {
             return Resume::Ok;
         }
         let key = (topic.to_string(), partition);
-        let Some(&(expected, step)) = self.pending.get(&key) else { return Resume::Ok };
+        let Some(&Pending { expected, step, .. }) = self.pending.get(&key) else { return Resume::Ok };
         if offset <= expected {
             self.pending.remove(&key);
             return Resume::Ok;
@@ -67,10 +99,38 @@ impl ResumeChecks {
             self.pending.remove(&key);
             return Resume::Gap { expected, first: offset };
         }
-        let target = (expected - step).max(low);
-        let next_step = if target == low { SEARCHED_FROM_LOW } else { step.saturating_mul(4) };
-        self.pending.insert(key, (expected, next_step));
-        Resume::SeekBack(target)
+        Resume::SeekBack(self.step_back(key, low, Instant::now()))
+    }
+
+    /// Seeks back for the partitions silent for [`QUIET`] as of `now`:
+    /// (topic, partition, offset to seek to). `low` gives a partition's low
+    /// watermark when the broker can say. A partition with nothing left to
+    /// search (searched from the low watermark, or starting at it) has
+    /// nothing before its position: its check ends.
+    pub fn probes(&mut self, now: Instant, low: impl Fn(&str, i32) -> Option<i64>) -> Vec<(String, i32, i64)> {
+        let due: Vec<(String, i32)> =
+            self.pending.iter().filter(|(_, p)| now.duration_since(p.since) >= QUIET).map(|(k, _)| k.clone()).collect();
+        let mut seeks = Vec::new();
+        for key in due {
+            let Pending { expected, step, .. } = self.pending[&key];
+            let low = low(&key.0, key.1).unwrap_or(0).max(0);
+            if expected <= low || step == SEARCHED_FROM_LOW {
+                self.pending.remove(&key);
+                continue;
+            }
+            let target = self.step_back(key.clone(), low, now);
+            seeks.push((key.0, key.1, target));
+        }
+        seeks
+    }
+
+    /// The next offset to seek back to (seeking at `now`), the step after it recorded.
+    fn step_back(&mut self, key: (String, i32), low: i64, now: Instant) -> i64 {
+        let p = self.pending.get_mut(&key).expect("a pending check");
+        let target = (p.expected - p.step).max(low);
+        p.step = if target == low { SEARCHED_FROM_LOW } else { p.step.saturating_mul(4) };
+        p.since = now;
+        target
     }
 }
 
@@ -102,6 +162,39 @@ mod tests {
         let mut c = ResumeChecks::default();
         c.expect("t", 2, 10);
         assert_eq!(c.check("t", 2, 5000, || Some(5000)), Resume::Gap { expected: 10, first: 5000 });
+    }
+
+    #[test]
+    fn a_silent_partition_is_probed_back_to_the_low_watermark() {
+        let mut c = ResumeChecks::default();
+        c.expect("t", 3, 1000);
+        c.expect("t", 4, 0);
+        let start = Instant::now();
+        // Not yet quiet long enough.
+        assert!(c.probes(start, |_, _| Some(0)).is_empty());
+        // The broker sent nothing: step back as a message past 1000 would.
+        let later = start + QUIET;
+        assert_eq!(c.probes(later, |_, _| Some(0)), vec![("t".to_string(), 3, 1000 - 64)]);
+        // Partition 4 starts at its low watermark: nothing before it to find.
+        assert!(!c.pending.contains_key(&("t".to_string(), 4)));
+        // Each probe waits QUIET again, then goes four times further back.
+        assert!(c.probes(later, |_, _| Some(0)).is_empty());
+        let again = later + QUIET;
+        assert_eq!(c.probes(again, |_, _| Some(900)), vec![("t".to_string(), 3, 900)]);
+        // Searched from the low watermark and still silent: nothing to read.
+        assert!(c.probes(again + QUIET * 2, |_, _| Some(900)).is_empty());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_message_after_a_probe_ends_the_check() {
+        let mut c = ResumeChecks::default();
+        c.expect("t", 0, 500);
+        let probes = c.probes(Instant::now() + QUIET, |_, _| Some(0));
+        assert_eq!(probes, vec![("t".to_string(), 0, 436)]);
+        // The batch holding 500 starts at 450: read from there, drop what is before 500.
+        assert_eq!(c.check("t", 0, 450, || Some(0)), Resume::Ok);
+        assert!(c.is_empty());
     }
 
     #[test]

@@ -69,6 +69,34 @@ fn spawn(args: &[String]) -> Child {
     Command::new(authlake_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
+/// Where a Kafka lake misses messages: for each partition, the offsets
+/// between the lowest and highest that no row (event or dead letter)
+/// came from, plus staged files not yet moved into place. For failure
+/// messages: "17 rows missing" says little, "load/2@1234..1477" says
+/// which commit to look at.
+fn offset_holes(lake: &str) -> String {
+    crate::support::duckdb(&format!(
+        r#"
+import glob
+parts = [f"SELECT source FROM read_parquet('{lake}/category=*/event_date=*/*.parquet', hive_partitioning = true)"]
+if glob.glob('{lake}/_authlake/dead_letters/**/*.parquet', recursive=True):
+    parts.append("SELECT source FROM read_parquet('{lake}/_authlake/dead_letters/**/*.parquet')")
+rows = duckdb.sql(f"""
+WITH o AS (SELECT DISTINCT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}})),
+g AS (SELECT p, off, lag(off) OVER (PARTITION BY p ORDER BY off) AS prev FROM o)
+SELECT p, COALESCE(prev + 1, 0) AS a, off - 1 AS b FROM g WHERE off > COALESCE(prev + 1, 0) ORDER BY p, a
+""").fetchall()
+ends = duckdb.sql(f"SELECT p, max(off) FROM (SELECT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}})) GROUP BY p ORDER BY p").fetchall()
+staged = glob.glob('{lake}/_authlake/staging/**/*.parquet', recursive=True)
+import json
+gaps = [g for c in sorted(glob.glob('{lake}/_authlake/commits/*.json')) for g in json.load(open(c)).get('gaps', [])]
+print('holes:', ', '.join(f'{{p}}@{{a}}..{{b}}' for p, a, b in rows) or 'none', '| last offsets:', ends, '| staged:', staged, '| gaps:', gaps)
+"#
+    ))
+    .trim()
+    .to_string()
+}
+
 fn group_offsets(broker: &Tansu, group: &str, topic: &str, partitions: i32) -> i64 {
     let c: BaseConsumer = ClientConfig::new().set("bootstrap.servers", broker.brokers()).set("group.id", group).create().unwrap();
     let mut tpl = rdkafka::TopicPartitionList::new();
