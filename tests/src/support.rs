@@ -386,15 +386,19 @@ pub fn finish(child: std::process::Child) -> Output {
 
 /// Like [`finish`], for a process that must end by itself: one still
 /// running after `within` is killed and the test fails (instead of hanging).
-pub fn finish_within(mut child: std::process::Child, within: std::time::Duration) -> Output {
-    let deadline = std::time::Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
+/// Its output is read meanwhile, so a chatty process never blocks on a full pipe.
+pub fn finish_within(child: std::process::Child, within: std::time::Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    let out = match rx.recv_timeout(within) {
+        Ok(out) => out,
+        Err(_) => {
+            Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+            let out = rx.recv().unwrap();
             panic!("authlake still running after {within:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    finish(child)
+    };
+    assert!(out.status.success(), "authlake exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    out
 }

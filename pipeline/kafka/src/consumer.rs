@@ -37,6 +37,8 @@ const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
 const META_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time allowed for a watermark query or a seek.
 const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for the watermark query of a silent partition's probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 type Shared = Arc<OnceLock<Arc<BaseConsumer<IngestContext>>>>;
 
@@ -242,9 +244,7 @@ fn read(
                 match resume {
                     Resume::Ok => {}
                     Resume::SeekBack(to) => {
-                        if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
-                            eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e}");
-                        }
+                        seek_back(consumer, &topic, partition, to);
                         continue;
                     }
                     Resume::Gap { expected, first } => record_gap(ctx, &topic, partition, expected, first),
@@ -295,14 +295,22 @@ fn probe_silent(consumer: &BaseConsumer<IngestContext>) {
         if resume.is_empty() {
             return;
         }
+        // Short: the loop does not poll meanwhile.
         resume.probes(Instant::now(), |topic, partition| {
-            consumer.fetch_watermarks(topic, partition, WATERMARK_TIMEOUT).ok().map(|(low, _)| low)
+            consumer.fetch_watermarks(topic, partition, PROBE_TIMEOUT).ok().map(|(low, _)| low)
         })
     };
     for (topic, partition, to) in seeks {
-        if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
-            eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e}");
-        }
+        seek_back(consumer, &topic, partition, to);
+    }
+}
+
+/// Seeks a partition back for its resume check; the check's next step
+/// is taken only once the seek went through.
+fn seek_back(consumer: &BaseConsumer<IngestContext>, topic: &str, partition: i32, to: i64) {
+    match consumer.seek(topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
+        Ok(()) => consumer.context().resume.lock().expect("resume lock").sought(topic, partition, to),
+        Err(e) => eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e} (trying again)"),
     }
 }
 

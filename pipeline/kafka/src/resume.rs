@@ -99,38 +99,52 @@ impl ResumeChecks {
             self.pending.remove(&key);
             return Resume::Gap { expected, first: offset };
         }
-        Resume::SeekBack(self.step_back(key, low, Instant::now()))
+        Resume::SeekBack(self.target(key, low, Instant::now()))
     }
 
     /// Seeks back for the partitions silent for [`QUIET`] as of `now`:
     /// (topic, partition, offset to seek to). `low` gives a partition's low
-    /// watermark when the broker can say. A partition with nothing left to
-    /// search (searched from the low watermark, or starting at it) has
-    /// nothing before its position: its check ends.
+    /// watermark, `None` when the broker does not answer: then the silence
+    /// may be an outage, and the partition only waits (stepping back through
+    /// an outage would end up re-reading the whole retention). A partition
+    /// with nothing left to search (searched from the low watermark, or
+    /// starting at it) has nothing before its position: its check ends.
     pub fn probes(&mut self, now: Instant, low: impl Fn(&str, i32) -> Option<i64>) -> Vec<(String, i32, i64)> {
         let due: Vec<(String, i32)> =
             self.pending.iter().filter(|(_, p)| now.duration_since(p.since) >= QUIET).map(|(k, _)| k.clone()).collect();
         let mut seeks = Vec::new();
         for key in due {
             let Pending { expected, step, .. } = self.pending[&key];
-            let low = low(&key.0, key.1).unwrap_or(0).max(0);
+            let Some(low) = low(&key.0, key.1).map(|l| l.max(0)) else {
+                self.pending.get_mut(&key).expect("a pending check").since = now;
+                continue;
+            };
             if expected <= low || step == SEARCHED_FROM_LOW {
                 self.pending.remove(&key);
                 continue;
             }
-            let target = self.step_back(key.clone(), low, now);
+            let target = self.target(key.clone(), low, now);
             seeks.push((key.0, key.1, target));
         }
         seeks
     }
 
-    /// The next offset to seek back to (seeking at `now`), the step after it recorded.
-    fn step_back(&mut self, key: (String, i32), low: i64, now: Instant) -> i64 {
+    /// A seek back to `to` went through: the next one, if still needed,
+    /// goes further. Until then a failed seek is tried again at the same
+    /// offset (a step counted for a seek that never happened could end the
+    /// search before it reached the batch).
+    pub fn sought(&mut self, topic: &str, partition: i32, to: i64) {
+        if let Some(p) = self.pending.get_mut(&(topic.to_string(), partition)) {
+            // Clamped to the low watermark: nothing further back to search.
+            p.step = if to > p.expected - p.step { SEARCHED_FROM_LOW } else { p.step.saturating_mul(4) };
+        }
+    }
+
+    /// The offset to seek back to now; a probe is due [`QUIET`] after `now`.
+    fn target(&mut self, key: (String, i32), low: i64, now: Instant) -> i64 {
         let p = self.pending.get_mut(&key).expect("a pending check");
-        let target = (p.expected - p.step).max(low);
-        p.step = if target == low { SEARCHED_FROM_LOW } else { p.step.saturating_mul(4) };
         p.since = now;
-        target
+        (p.expected - p.step).max(low)
     }
 }
 
@@ -152,8 +166,12 @@ mod tests {
         let mut c = ResumeChecks::default();
         c.expect("t", 1, 3912);
         assert_eq!(c.check("t", 1, 3957, || Some(0)), Resume::SeekBack(3912 - 64));
+        // The seek failed: the same offset again.
+        assert_eq!(c.check("t", 1, 3957, || Some(0)), Resume::SeekBack(3912 - 64));
+        c.sought("t", 1, 3912 - 64);
         // A batch larger than the step: the broker started past 3912 again.
         assert_eq!(c.check("t", 1, 3957, || Some(0)), Resume::SeekBack(3912 - 256));
+        c.sought("t", 1, 3912 - 256);
         assert_eq!(c.check("t", 1, 3700, || Some(0)), Resume::Ok);
     }
 
@@ -175,15 +193,35 @@ mod tests {
         // The broker sent nothing: step back as a message past 1000 would.
         let later = start + QUIET;
         assert_eq!(c.probes(later, |_, _| Some(0)), vec![("t".to_string(), 3, 1000 - 64)]);
+        c.sought("t", 3, 1000 - 64);
         // Partition 4 starts at its low watermark: nothing before it to find.
         assert!(!c.pending.contains_key(&("t".to_string(), 4)));
         // Each probe waits QUIET again, then goes four times further back.
         assert!(c.probes(later, |_, _| Some(0)).is_empty());
         let again = later + QUIET;
         assert_eq!(c.probes(again, |_, _| Some(900)), vec![("t".to_string(), 3, 900)]);
+        c.sought("t", 3, 900);
         // Searched from the low watermark and still silent: nothing to read.
-        assert!(c.probes(again + QUIET * 2, |_, _| Some(900)).is_empty());
+        assert!(c.probes(again + QUIET, |_, _| Some(900)).is_empty());
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_silent_partition_of_a_silent_broker_only_waits() {
+        let mut c = ResumeChecks::default();
+        c.expect("t", 0, 1000);
+        let mut now = Instant::now();
+        // An outage: no watermark, no seek, however long it lasts.
+        for _ in 0..10 {
+            now += QUIET;
+            assert!(c.probes(now, |_, _| None).is_empty());
+        }
+        // The broker is back: the search starts at the first step.
+        now += QUIET;
+        assert_eq!(c.probes(now, |_, _| Some(0)), vec![("t".to_string(), 0, 1000 - 64)]);
+        // That seek failed: the next probe tries the same offset.
+        now += QUIET;
+        assert_eq!(c.probes(now, |_, _| Some(0)), vec![("t".to_string(), 0, 1000 - 64)]);
     }
 
     #[test]
@@ -192,6 +230,7 @@ mod tests {
         c.expect("t", 0, 500);
         let probes = c.probes(Instant::now() + QUIET, |_, _| Some(0));
         assert_eq!(probes, vec![("t".to_string(), 0, 436)]);
+        c.sought("t", 0, 436);
         // The batch holding 500 starts at 450: read from there, drop what is before 500.
         assert_eq!(c.check("t", 0, 450, || Some(0)), Resume::Ok);
         assert!(c.is_empty());
@@ -202,7 +241,9 @@ mod tests {
         let mut c = ResumeChecks::default();
         c.expect("t", 0, 100);
         assert_eq!(c.check("t", 0, 300, || Some(20)), Resume::SeekBack(36));
+        c.sought("t", 0, 36);
         assert_eq!(c.check("t", 0, 300, || Some(20)), Resume::SeekBack(20));
+        c.sought("t", 0, 20);
         assert_eq!(c.check("t", 0, 300, || Some(20)), Resume::Gap { expected: 100, first: 300 });
     }
 }
