@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use std::process::{Command, Stdio};
 
-use authlake_ingest::lake::commit::{Commit, CommitLog};
+use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::lake::LakeError;
 use authlake_ingest::source::Checkpoint;
 use authlake_ingest::Lake;
 
-use crate::support::{authlake_bin, authlake_env_ok, authlake_ok, fixtures, python, traffic, Moto};
+use crate::support::{authlake_bin, authlake_env_ok, authlake_ok, fixtures, position_commit, python, traffic, Moto};
 
 #[test]
 fn s3_lake_gives_the_same_rows_as_a_local_lake() {
@@ -40,20 +40,6 @@ fn s3_lake_gives_the_same_rows_as_a_local_lake() {
     assert_eq!(authlake_ok(&["query", "--lake", &local, "--format", "csv", dl]), authlake_env_ok(&["query", "--lake", s3, "--format", "csv", dl], &env));
 }
 
-fn draft(key: &str, offset: u64) -> Commit {
-    Commit {
-        version: 0,
-        schema_version: 0,
-        writer: format!("w-{key}"),
-        operation: "ingest".into(),
-        committed_at: String::new(),
-        add: vec![],
-        remove: vec![],
-        positions: BTreeMap::from([(key.to_string(), Checkpoint::offset(offset))]),
-        stats: Default::default(),
-        gaps: Vec::new(),
-    }
-}
 
 #[tokio::test]
 async fn racing_writers_take_distinct_commit_numbers_on_s3() {
@@ -71,12 +57,12 @@ async fn racing_writers_take_distinct_commit_numbers_on_s3() {
     let mut third = CommitLog::load(&lake).await.unwrap();
     let expect_none = |k: &str| BTreeMap::from([(k.to_string(), None::<Checkpoint>)]);
     // ...both try commit 0: one wins, the other re-reads and takes 1.
-    let a = first.commit(draft("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap();
-    let b = second.commit(draft("file:b", 20), &expect_none("file:b"), |_, _| {}).await.unwrap();
+    let a = first.commit(position_commit("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap();
+    let b = second.commit(position_commit("file:b", 20), &expect_none("file:b"), |_, _| {}).await.unwrap();
     assert_eq!((a.version, b.version), (0, 1));
     // A third writer that read `file:a` from the start conflicts: its
     // records are already committed by the first.
-    let err = third.commit(draft("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap_err();
+    let err = third.commit(position_commit("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap_err();
     assert!(matches!(err, LakeError::PositionConflict { .. }), "{err}");
     let log = CommitLog::load(&lake).await.unwrap();
     assert_eq!(log.state.latest, Some(1));

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use arrow::array::RecordBatch;
 use authlake_ingest::decode::Defaults;
+use authlake_ingest::lake::commit::Commit;
+use authlake_ingest::source::Checkpoint;
 use authlake_ingest::{IngestOptions, IngestSummary, Lake, Progress};
 
 /// The workspace root.
@@ -41,6 +43,23 @@ pub fn authlake_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// A commit that only moves one source partition's position: what a
+/// writer leaves when its records went in some other way (or were lost).
+pub fn position_commit(key: &str, offset: u64) -> Commit {
+    Commit {
+        version: 0,
+        schema_version: 0,
+        writer: format!("w-{key}"),
+        operation: "ingest".into(),
+        committed_at: String::new(),
+        add: vec![],
+        remove: vec![],
+        positions: std::collections::BTreeMap::from([(key.to_string(), Checkpoint::offset(offset))]),
+        stats: Default::default(),
+        gaps: Vec::new(),
+    }
 }
 
 /// Ingests `source` into the lake at `lake_dir` through the library.
@@ -379,7 +398,10 @@ fn catches_sigterm(pid: u32) -> Option<bool> {
 
 /// Waits for an `authlake` child and checks it exited cleanly.
 pub fn finish(child: std::process::Child) -> Output {
-    let out = child.wait_with_output().unwrap();
+    succeeded(child.wait_with_output().unwrap())
+}
+
+fn succeeded(out: Output) -> Output {
     assert!(out.status.success(), "authlake exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -391,14 +413,10 @@ pub fn finish_within(child: std::process::Child, within: std::time::Duration) ->
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
-    let out = match rx.recv_timeout(within) {
-        Ok(out) => out,
-        Err(_) => {
-            Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
-            let out = rx.recv().unwrap();
-            panic!("authlake still running after {within:?}: {}", String::from_utf8_lossy(&out.stderr));
-        }
+    let Ok(out) = rx.recv_timeout(within) else {
+        Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+        let out = rx.recv().unwrap();
+        panic!("authlake still running after {within:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
-    assert!(out.status.success(), "authlake exited with {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    out
+    succeeded(out)
 }

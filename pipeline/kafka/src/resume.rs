@@ -55,6 +55,14 @@ struct Pending {
     since: Instant,
 }
 
+impl Pending {
+    /// Nothing left to search before `expected`: it is at or below the
+    /// low watermark, or a seek already went there.
+    fn searched(&self, low: i64) -> bool {
+        self.expected <= low || self.step == SEARCHED_FROM_LOW
+    }
+}
+
 /// Partitions whose first message after an assignment is still awaited.
 #[derive(Debug, Default)]
 pub struct ResumeChecks {
@@ -88,16 +96,16 @@ impl ResumeChecks {
             return Resume::Ok;
         }
         let key = (topic.to_string(), partition);
-        let Some(&Pending { expected, step, .. }) = self.pending.get(&key) else { return Resume::Ok };
-        if offset <= expected {
+        let Some(&p) = self.pending.get(&key) else { return Resume::Ok };
+        if offset <= p.expected {
             self.pending.remove(&key);
             return Resume::Ok;
         }
         // Already looked from the low watermark: the offsets really are gone.
         let low = low().unwrap_or(0).max(0);
-        if expected <= low || step == SEARCHED_FROM_LOW {
+        if p.searched(low) {
             self.pending.remove(&key);
-            return Resume::Gap { expected, first: offset };
+            return Resume::Gap { expected: p.expected, first: offset };
         }
         Resume::SeekBack(self.target(key, low, Instant::now()))
     }
@@ -114,12 +122,11 @@ impl ResumeChecks {
             self.pending.iter().filter(|(_, p)| now.duration_since(p.since) >= QUIET).map(|(k, _)| k.clone()).collect();
         let mut seeks = Vec::new();
         for key in due {
-            let Pending { expected, step, .. } = self.pending[&key];
             let Some(low) = low(&key.0, key.1).map(|l| l.max(0)) else {
                 self.pending.get_mut(&key).expect("a pending check").since = now;
                 continue;
             };
-            if expected <= low || step == SEARCHED_FROM_LOW {
+            if self.pending[&key].searched(low) {
                 self.pending.remove(&key);
                 continue;
             }

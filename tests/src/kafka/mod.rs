@@ -31,10 +31,16 @@ async fn create_topic(broker: &Tansu, name: &str, partitions: i32) {
 
 /// Produces every line as one message, keyed by its index (spread over partitions).
 fn produce(brokers: &str, topic: &str, lines: &[String], codec: &str) {
+    produce_lingering(brokers, topic, lines, codec, 20);
+}
+
+/// [`produce`], the producer batching for up to `linger_ms`: with a long
+/// linger, lines fewer than a batch holds go out as one record batch.
+fn produce_lingering(brokers: &str, topic: &str, lines: &[String], codec: &str, linger_ms: u64) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("compression.codec", codec)
-        .set("linger.ms", "20")
+        .set("linger.ms", linger_ms.to_string())
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .expect("producer");
@@ -69,7 +75,7 @@ fn spawn(args: &[String]) -> Child {
     Command::new(authlake_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-/// Where a Kafka lake misses messages: for each partition, the offsets
+/// Where a lake misses Kafka messages: for each partition, the offsets
 /// between the lowest and highest that no row (event or dead letter)
 /// came from, plus staged files not yet moved into place. For failure
 /// messages: "17 rows missing" says little, "load/2@1234..1477" says
@@ -77,18 +83,17 @@ fn spawn(args: &[String]) -> Child {
 fn offset_holes(lake: &str) -> String {
     crate::support::duckdb(&format!(
         r#"
-import glob
+import glob, json
 parts = [f"SELECT source FROM read_parquet('{lake}/category=*/event_date=*/*.parquet', hive_partitioning = true)"]
 if glob.glob('{lake}/_authlake/dead_letters/**/*.parquet', recursive=True):
     parts.append("SELECT source FROM read_parquet('{lake}/_authlake/dead_letters/**/*.parquet')")
-rows = duckdb.sql(f"""
-WITH o AS (SELECT DISTINCT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}})),
-g AS (SELECT p, off, lag(off) OVER (PARTITION BY p ORDER BY off) AS prev FROM o)
+duckdb.sql(f"CREATE TABLE o AS SELECT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}}) WHERE source LIKE 'kafka:%'")
+rows = duckdb.sql("""
+WITH g AS (SELECT p, off, lag(off) OVER (PARTITION BY p ORDER BY off) AS prev FROM (SELECT DISTINCT p, off FROM o))
 SELECT p, COALESCE(prev + 1, 0) AS a, off - 1 AS b FROM g WHERE off > COALESCE(prev + 1, 0) ORDER BY p, a
 """).fetchall()
-ends = duckdb.sql(f"SELECT p, max(off) FROM (SELECT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}})) GROUP BY p ORDER BY p").fetchall()
+ends = duckdb.sql("SELECT p, max(off) FROM o GROUP BY p ORDER BY p").fetchall()
 staged = glob.glob('{lake}/_authlake/staging/**/*.parquet', recursive=True)
-import json
 gaps = [g for c in sorted(glob.glob('{lake}/_authlake/commits/*.json')) for g in json.load(open(c)).get('gaps', [])]
 print('holes:', ', '.join(f'{{p}}@{{a}}..{{b}}' for p, a, b in rows) or 'none', '| last offsets:', ends, '| staged:', staged, '| gaps:', gaps)
 "#
