@@ -40,7 +40,6 @@ fn s3_lake_gives_the_same_rows_as_a_local_lake() {
     assert_eq!(authlake_ok(&["query", "--lake", &local, "--format", "csv", dl]), authlake_env_ok(&["query", "--lake", s3, "--format", "csv", dl], &env));
 }
 
-
 #[tokio::test]
 async fn racing_writers_take_distinct_commit_numbers_on_s3() {
     let moto = Moto::start();

@@ -77,18 +77,13 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
     // `source` is `<transport>:<name>@<position>`: rows of a file share
     // all but the position, which prefix encoding stores once.
     b = b.set_column_encoding(ColumnPath::from("source"), Encoding::DELTA_BYTE_ARRAY);
-    // Few distinct values: pages hold a small dictionary and bit-packed
-    // indices, which zstd barely shrinks, while zstd (a fresh context per
-    // page, ~40 pages per file) was ~9% of ingest CPU over all columns.
-    for col in LOW_CARDINALITY {
-        b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
-    }
-    // Columns zstd shrinks by under 10% (delta-packed times, dictionary
-    // indices of free text): each zstd column costs a compressor and a
-    // decompressor per file in parquet-rs, and creating each runs CPUID,
-    // which a virtual machine traps (3.4% of ingest CPU on this machine's
-    // VM for 11 zstd columns).
-    for col in ["event_time", "ingest_time", "device_name", "user_agent"] {
+    // Columns zstd shrinks by under 10%: few distinct values (a small
+    // dictionary and bit-packed indices), delta-packed times, and the
+    // dictionary indices of free text. zstd costs them CPU for nothing:
+    // parquet-rs creates a compressor and a decompressor per column chunk,
+    // and zstd runs CPUID in each, which a virtual machine traps (3% of
+    // ingest CPU for 11 zstd columns).
+    for col in LOW_CARDINALITY.into_iter().chain(["event_time", "ingest_time", "device_name", "user_agent"]) {
         b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
     }
     b.build()
