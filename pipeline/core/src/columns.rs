@@ -188,9 +188,17 @@ impl EventColumns {
 /// Rows grouped by partition, each partition's in its own builders.
 #[derive(Default)]
 pub struct PartitionedRows {
-    parts: HashMap<(&'static str, i32), EventColumns>,
+    /// In order of first row. A decoded block spans a few partitions, so
+    /// finding a row's by comparing keys costs less than hashing each
+    /// row's key (SipHash was 1.3% of a canonical ingest's instructions).
+    parts: Vec<((&'static str, i32), EventColumns)>,
+    /// Where each key is in `parts`, for blocks of many partitions.
+    index: HashMap<(&'static str, i32), usize>,
     rows: usize,
 }
+
+/// Partitions a row's key is compared with before the index is asked.
+const SCAN_PARTS: usize = 16;
 
 impl PartitionedRows {
     pub fn len(&self) -> usize {
@@ -202,7 +210,17 @@ impl PartitionedRows {
     }
 
     pub fn push(&mut self, r: &RowRef<'_>) {
-        self.parts.entry(r.partition()).or_default().push(r);
+        let key = r.partition();
+        let found = match self.parts.len() {
+            0..=SCAN_PARTS => self.parts.iter().position(|(k, _)| *k == key),
+            _ => self.index.get(&key).copied(),
+        };
+        let at = found.unwrap_or_else(|| {
+            self.index.insert(key, self.parts.len());
+            self.parts.push((key, EventColumns::new()));
+            self.parts.len() - 1
+        });
+        self.parts[at].1.push(r);
         self.rows += 1;
     }
 
@@ -213,8 +231,9 @@ impl PartitionedRows {
     /// One batch per partition; empties the builders.
     pub fn finish(&mut self) -> Vec<(PartitionKey, RecordBatch)> {
         self.rows = 0;
+        self.index.clear();
         let mut out = Vec::with_capacity(self.parts.len());
-        for ((category, day), mut cols) in self.parts.drain() {
+        for ((category, day), mut cols) in self.parts.drain(..) {
             out.push((PartitionKey::new(category, day), cols.finish()));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));

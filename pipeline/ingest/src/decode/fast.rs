@@ -78,21 +78,68 @@ const KEYS: [(&[u8], Key); 39] = [
     (b"username", Key::Opt(5)),
 ];
 
-/// The index in [`KEYS`] of `name`, trying `next` (the key after the
-/// previous one) and the few after it first: a sorted writer's next key,
-/// or the one after keys it left out (canonical rows carry no `category`,
-/// `source`, ...). Most misses differ in length and cost no memcmp.
-fn key_index(name: &[u8], next: usize) -> Option<usize> {
-    const LOOKAHEAD: usize = 4;
-    match KEYS.iter().skip(next).take(LOOKAHEAD).position(|(k, _)| *k == name) {
-        Some(i) => Some(next + i),
-        None => KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok(),
+/// Keys after the previous one compared in place before a binary search.
+const LOOKAHEAD: usize = 4;
+
+/// Whether `rest` starts with `key` and its closing quote. Known keys have
+/// no escapes, so these bytes are the whole key. Keys of another length
+/// mostly fail on the quote, before any byte of the key is compared.
+fn key_at(rest: &[u8], key: &[u8]) -> bool {
+    rest.get(key.len()) == Some(&b'"') && same_bytes(&rest[..key.len()], key)
+}
+
+/// `a == b` for slices of equal length, eight bytes at a time (keys are
+/// 3 to 23 bytes, where a `memcmp` call costs more than the comparison).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("eight bytes"));
+    let n = a.len();
+    if n < 8 || n != b.len() {
+        return a == b;
+    }
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight bytes, overlapping the word before when `n` is not a
+    // multiple of eight.
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// A string value where it lies: bytes `start..end` of the record, or of
+/// [`Fields::unescaped`] when `start` has [`Span::UNESCAPED`] set. Eight
+/// bytes, where a `Cow<str>` is 24: a record's 38 values are moved and
+/// stored a few times each, and the moves showed in profiles.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// JSON `null` (or a key not present).
+    const NULL: Span = Span { start: u32::MAX, end: 0 };
+    const UNESCAPED: u32 = 1 << 31;
+    /// Records at least this long are left to the general path, so every
+    /// offset fits below [`Span::UNESCAPED`].
+    const MAX_RECORD: usize = 1 << 31;
+
+    fn is_null(self) -> bool {
+        self.start == u32::MAX
+    }
+}
+
+impl Default for Span {
+    fn default() -> Self {
+        Self::NULL
     }
 }
 
 /// One scalar JSON value.
-enum Scalar<'a> {
-    Str(Cow<'a, str>),
+enum Scalar {
+    Str(Span),
     Bool(bool),
     Int(i64),
     Null,
@@ -100,7 +147,6 @@ enum Scalar<'a> {
 
 /// A cursor over one JSON object's bytes.
 struct Scan<'a> {
-    text: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -113,6 +159,10 @@ impl<'a> Scan<'a> {
     }
 
     fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            return true;
+        }
         self.ws();
         if self.b.get(self.i) == Some(&c) {
             self.i += 1;
@@ -123,9 +173,10 @@ impl<'a> Scan<'a> {
     }
 
     /// A string starting at the opening quote; escapes go through
-    /// serde_json. The whole record is valid UTF-8 (checked once), and a
-    /// quote is ASCII, so the slice between quotes is too.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    /// serde_json, into `unescaped`. The whole record is valid UTF-8
+    /// (checked once), and a quote is ASCII, so the span between quotes
+    /// is too.
+    fn string(&mut self, unescaped: &mut String) -> Option<Span> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
         }
@@ -148,10 +199,12 @@ impl<'a> Scan<'a> {
         }
         self.i = j + 1;
         if escaped {
-            serde_json::from_slice::<String>(&self.b[start - 1..=j]).ok().map(Cow::Owned)
+            let text = serde_json::from_slice::<String>(&self.b[start - 1..=j]).ok()?;
+            let at = unescaped.len();
+            unescaped.push_str(&text);
+            Some(Span { start: at as u32 | Span::UNESCAPED, end: unescaped.len() as u32 })
         } else {
-            // Quotes are ASCII, so these are character boundaries.
-            Some(Cow::Borrowed(&self.text[start..j]))
+            Some(Span { start: start as u32, end: j as u32 })
         }
     }
 
@@ -171,6 +224,27 @@ impl<'a> Scan<'a> {
         Some(name)
     }
 
+    /// The index in [`KEYS`] of the key at the cursor, moved past it; `None`
+    /// for an unknown key. `next` (the key after the previous one) and the
+    /// few after it are compared in place first: a sorted writer's next
+    /// key, or the one after keys it left out (canonical rows carry no
+    /// `category`, `source`, ...).
+    fn known_key(&mut self, next: usize) -> Option<usize> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let rest = &self.b[self.i + 1..];
+        for index in next..KEYS.len().min(next + LOOKAHEAD) {
+            let key = KEYS[index].0;
+            if key_at(rest, key) {
+                self.i += key.len() + 2;
+                return Some(index);
+            }
+        }
+        let name = self.key()?;
+        KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok()
+    }
+
     fn literal(&mut self, word: &[u8]) -> bool {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
@@ -180,10 +254,10 @@ impl<'a> Scan<'a> {
         }
     }
 
-    fn scalar(&mut self) -> Option<Scalar<'a>> {
+    fn scalar(&mut self, unescaped: &mut String) -> Option<Scalar> {
         self.ws();
         match *self.b.get(self.i)? {
-            b'"' => self.string().map(Scalar::Str),
+            b'"' => self.string(unescaped).map(Scalar::Str),
             b't' => self.literal(b"true").then_some(Scalar::Bool(true)),
             b'f' => self.literal(b"false").then_some(Scalar::Bool(false)),
             b'n' => self.literal(b"null").then_some(Scalar::Null),
@@ -228,22 +302,47 @@ fn string_stop(b: &[u8], mut j: usize) -> Option<usize> {
     b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| j + p)
 }
 
-/// The fields of one canonical object, borrowed from the payload.
+/// The fields of one canonical object, as spans of the payload.
 #[derive(Default)]
-struct Fields<'a> {
-    event_id: Option<Cow<'a, str>>,
-    event_time: Option<Cow<'a, str>>,
-    event_time_source: Option<Cow<'a, str>>,
-    event_type: Option<Cow<'a, str>>,
-    category: Option<Cow<'a, str>>,
-    opt: [Option<Cow<'a, str>>; opt::COUNT],
+struct Fields {
+    event_id: Span,
+    event_time: Span,
+    event_time_source: Span,
+    event_type: Span,
+    category: Span,
+    opt: [Span; opt::COUNT],
     flags: [Option<bool>; flag::COUNT],
     token_size_bytes: Option<i64>,
+    /// Strings that had escapes, unescaped (rare: most records have none).
+    unescaped: String,
 }
 
-fn parse(b: &[u8]) -> Option<Fields<'_>> {
+impl Fields {
+    /// The text of `v`; `None` for null.
+    fn get<'s>(&'s self, text: &'s str, v: Span) -> Option<&'s str> {
+        if v.is_null() {
+            None
+        } else if v.start & Span::UNESCAPED != 0 {
+            self.unescaped.get((v.start & !Span::UNESCAPED) as usize..v.end as usize)
+        } else {
+            text.get(v.start as usize..v.end as usize)
+        }
+    }
+
+    /// A column's value: the text, or `None` for null and what reads as
+    /// null ([`text_str`]).
+    fn text<'s>(&'s self, text: &'s str, v: Span) -> Option<&'s str> {
+        self.get(text, v).and_then(text_str)
+    }
+}
+
+/// The record as text, and its fields.
+fn parse(b: &[u8]) -> Option<(&str, Fields)> {
+    if b.len() >= Span::MAX_RECORD {
+        return None;
+    }
     let text = std::str::from_utf8(b).ok()?;
-    let mut s = Scan { text, b, i: 0 };
+    let mut s = Scan { b, i: 0 };
     let mut f = Fields::default();
     let mut seen = 0u64;
     let mut next = 0;
@@ -255,8 +354,7 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
     }
     loop {
         s.ws();
-        let name = s.key()?;
-        let index = key_index(name, next)?;
+        let index = s.known_key(next)?;
         next = index + 1;
         let key = KEYS[index].1;
         let bit = 1u64 << key_bit(key);
@@ -267,7 +365,7 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
         if !s.eat(b':') {
             return None;
         }
-        let value = s.scalar()?;
+        let value = s.scalar(&mut f.unescaped)?;
         match key {
             Key::EventId => f.event_id = as_text(value)?,
             Key::EventTime => f.event_time = as_text(value)?,
@@ -300,15 +398,15 @@ fn parse(b: &[u8]) -> Option<Fields<'_>> {
         return None;
     }
     s.ws();
-    (s.i == b.len()).then_some(f)
+    (s.i == b.len()).then_some((text, f))
 }
 
 /// A string column's value: numbers and booleans (which the general path
 /// renders as text) are not taken.
-fn as_text(v: Scalar<'_>) -> Option<Option<Cow<'_, str>>> {
+fn as_text(v: Scalar) -> Option<Span> {
     match v {
-        Scalar::Str(t) => Some(Some(t)),
-        Scalar::Null => Some(None),
+        Scalar::Str(t) => Some(t),
+        Scalar::Null => Some(Span::NULL),
         _ => None,
     }
 }
@@ -365,31 +463,28 @@ fn utc_time(s: &str) -> Option<i64> {
     Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
 }
 
-fn t<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
-    v.as_deref().and_then(text_str)
-}
-
 /// Decodes `record` (a trimmed single-record payload) into `rows` when it
 /// is a canonical object this path reads exactly; false leaves `rows`
 /// untouched.
 pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) -> bool {
-    let Some(f) = parse(record) else { return false };
-    let Some(event_type) = t(&f.event_type).and_then(known_event_type) else { return false };
-    let own_time = match &f.event_time {
+    let Some((text, f)) = parse(record) else { return false };
+    let t = |v: Span| f.text(text, v);
+    let Some(event_type) = t(f.event_type).and_then(known_event_type) else { return false };
+    let own_time = match f.get(text, f.event_time) {
         None => None,
         Some(s) => match text_str(s).and_then(|s| utc_time(s).or_else(|| iso_time(s))) {
             Some(us) => Some(us),
             None => return false,
         },
     };
-    if t(&f.category).is_some_and(|c| c != category_of(event_type)) {
+    if t(f.category).is_some_and(|c| c != category_of(event_type)) {
         return false;
     }
     // The thread's buffer, taken for this row and put back after it.
     let mut source = SOURCE.take();
     ctx.position.render_into(None, &mut source);
     let derived;
-    let event_id = match t(&f.event_id) {
+    let event_id = match t(f.event_id) {
         Some(id) => id,
         None => {
             derived = derived_event_id(payload, &source);
@@ -401,11 +496,11 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
         None => ctx.transport_time.unwrap_or((ctx.ingest_time, "ingest")),
     };
     if own_time.is_some() {
-        if let Some(src) = t(&f.event_time_source) {
+        if let Some(src) = t(f.event_time_source) {
             time_source = src;
         }
     }
-    let outcome = t(&f.opt[opt::OUTCOME]).map(|o| match o.bytes().any(|c| c.is_ascii_uppercase()) {
+    let outcome = t(f.opt[opt::OUTCOME]).map(|o| match o.bytes().any(|c| c.is_ascii_uppercase()) {
         true => Cow::Owned(o.to_ascii_lowercase()),
         false => Cow::Borrowed(o),
     });
@@ -416,7 +511,7 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
         flags: f.flags,
         token_size_bytes: f.token_size_bytes,
     };
-    for (slot, v) in row.opt.iter_mut().zip(&f.opt) {
+    for (slot, v) in row.opt.iter_mut().zip(f.opt) {
         *slot = t(v);
     }
     row.opt[opt::OUTCOME] = outcome.as_deref();

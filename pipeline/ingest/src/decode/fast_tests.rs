@@ -179,10 +179,31 @@ fn events_to_batch_is_what_the_general_path_seals() {
 #[test]
 fn keys_are_in_byte_order_and_found_from_any_start() {
     assert!(super::KEYS.windows(2).all(|w| w[0].0 < w[1].0), "KEYS must stay sorted for the binary search");
+    let find = |text: &str, next: usize| {
+        let mut scan = super::Scan { b: text.as_bytes(), i: 0 };
+        scan.known_key(next).map(|index| (index, scan.i))
+    };
     for (i, (name, _)) in super::KEYS.iter().enumerate() {
+        let text = format!("\"{}\":1", std::str::from_utf8(name).unwrap());
         for next in [0, i.saturating_sub(3), i.saturating_sub(1), i, i + 1, super::KEYS.len()] {
-            assert_eq!(super::key_index(name, next), Some(i));
+            assert_eq!(find(&text, next), Some((i, name.len() + 2)), "{text} from {next}");
+        }
+        // A longer key that starts with this one is not this one.
+        assert_eq!(find(&format!("\"{}x\":1", std::str::from_utf8(name).unwrap()), i), None);
+    }
+    assert_eq!(find("\"no_such_key\":1", 0), None);
+    assert_eq!(find("\"event_id", 0), None, "no closing quote");
+}
+
+#[test]
+fn same_bytes_is_slice_equality() {
+    let a = b"compromised_credentials_and_more";
+    for n in 0..a.len() {
+        for flip in 0..n {
+            let mut b = a[..n].to_vec();
+            assert!(super::same_bytes(&a[..n], &b));
+            b[flip] ^= 1;
+            assert!(!super::same_bytes(&a[..n], &b), "{n} bytes, byte {flip} differs");
         }
     }
-    assert_eq!(super::key_index(b"no_such_key", 0), None);
 }

@@ -359,10 +359,13 @@ impl ShareDecoder<'_> {
         // One position per share, its offset moved along (not a copy of
         // the path per payload).
         let mut position = PayloadPosition::File { path: self.path.to_string(), offset: 0 };
+        // One reading of the clock per share (a few milliseconds of
+        // decoding), not one per payload.
+        let ingest_time = (self.clock)();
         match work {
             Work::Cut(pending) => {
                 for p in pending {
-                    self.payload(p.start, p.end, None, &mut position, &mut out);
+                    self.payload(p.start, p.end, None, ingest_time, &mut position, &mut out);
                 }
             }
             Work::Lines { from, to } => {
@@ -370,7 +373,7 @@ impl ShareDecoder<'_> {
                 let lines = &self.buf[..to];
                 let mut at = from;
                 while let Cut::Payload { start, end, next } = next_line(lines, at, true) {
-                    if !self.payload(start, end, Some(next), &mut position, &mut out) {
+                    if !self.payload(start, end, Some(next), ingest_time, &mut position, &mut out) {
                         out.recut = Some(start);
                         break;
                     }
@@ -385,12 +388,12 @@ impl ShareDecoder<'_> {
     /// Decodes `buf[start..end]`; `line_next` is `Some` for a line cut,
     /// which is checked here. False (nothing decoded) when the line was not
     /// one document.
-    fn payload(&self, start: usize, end: usize, line_next: Option<usize>, position: &mut PayloadPosition, out: &mut Part) -> bool {
+    fn payload(&self, start: usize, end: usize, line_next: Option<usize>, ingest_time: i64, position: &mut PayloadPosition, out: &mut Part) -> bool {
         let bytes = &self.buf[start..end];
         if let PayloadPosition::File { offset, .. } = position {
             *offset = self.base + start as u64;
         }
-        let ctx = PayloadContext { position, transport_time: None, ingest_time: (self.clock)(), defaults: self.defaults };
+        let ctx = PayloadContext { position, transport_time: None, ingest_time, defaults: self.defaults };
         // A line opening a document may hold less (or more) than one; any
         // other line is one bad payload, and exact cuts are right.
         let unchecked = line_next.filter(|_| matches!(bytes[0], b'{' | b'['));
