@@ -307,4 +307,36 @@ mod tests {
         let migration = &batches[1].1;
         assert_eq!(migration.column_by_name("event_id").unwrap().as_string::<i32>().value(0), "b");
     }
+
+    #[test]
+    fn rows_of_many_partitions_are_found_by_the_index_as_by_the_scan() {
+        // More partitions than are scanned: later rows go through the index,
+        // interleaved so every partition is revisited.
+        let day = 86_400_000_000i64;
+        let types = ["sign_in", "user_migration", "sign_out"];
+        let days = 3 * SCAN_PARTS as i64;
+        let mut parts = PartitionedRows::default();
+        let mut want = std::collections::BTreeMap::new();
+        for n in 0..(days * 4) {
+            let e = AuthEvent {
+                event_id: format!("e{n}"),
+                event_type: types[n as usize % types.len()].into(),
+                event_time: (n % days) * day,
+                ..Default::default()
+            };
+            let key = PartitionKey::new(category_of(&e.event_type), (n % days) as i32).dir();
+            want.entry(key).or_insert_with(Vec::new).push(e.event_id.clone());
+            parts.push_event(&e);
+        }
+        let got: std::collections::BTreeMap<String, Vec<String>> = parts
+            .finish()
+            .into_iter()
+            .map(|(k, b)| {
+                let ids = b.column_by_name("event_id").unwrap().as_string::<i32>().iter().map(|v| v.unwrap().to_string()).collect();
+                (k.dir(), ids)
+            })
+            .collect();
+        assert!(got.len() > SCAN_PARTS, "{} partitions", got.len());
+        assert_eq!(got, want);
+    }
 }
