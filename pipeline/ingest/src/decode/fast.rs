@@ -234,11 +234,11 @@ impl<'a> Scan<'a> {
             return None;
         }
         let rest = &self.b[self.i + 1..];
-        for index in next..KEYS.len().min(next + LOOKAHEAD) {
-            let key = KEYS[index].0;
+        let ahead = next.min(KEYS.len())..KEYS.len().min(next + LOOKAHEAD);
+        for (n, (key, _)) in KEYS[ahead.clone()].iter().enumerate() {
             if key_at(rest, key) {
                 self.i += key.len() + 2;
-                return Some(index);
+                return Some(ahead.start + n);
             }
         }
         let name = self.key()?;

@@ -19,7 +19,8 @@ use crate::source::Chunk;
 
 /// What the forwarder passes on, in order.
 enum Pending {
-    Ready(SourceEvent),
+    /// Boxed: a decoded chunk is large, and the queue holds many handles.
+    Ready(Box<SourceEvent>),
     Decoding(JoinHandle<Chunk>),
 }
 
@@ -45,7 +46,7 @@ impl OrderedSender {
             let _stop = stop;
             while let Some(pending) = rx.recv().await {
                 let event = match pending {
-                    Pending::Ready(event) => event,
+                    Pending::Ready(event) => *event,
                     Pending::Decoding(task) => match task.await {
                         Ok(chunk) => SourceEvent::Chunk(chunk),
                         // Nothing after this chunk may reach the lake
@@ -77,7 +78,7 @@ impl OrderedSender {
     /// Passes `event` on after everything sent before it; false when the
     /// run loop is gone (or a decode failed, see [`OrderedSender::failure`]).
     pub fn send(&self, event: SourceEvent) -> bool {
-        self.fifo.blocking_send(Pending::Ready(event)).is_ok()
+        self.fifo.blocking_send(Pending::Ready(Box::new(event))).is_ok()
     }
 
     /// Runs `decode` on the blocking pool; its chunk is passed on in
