@@ -197,7 +197,8 @@ pub struct PartitionedRows {
     rows: usize,
 }
 
-/// Partitions a row's key is compared with before the index is asked.
+/// Up to this many partitions, a row's is found by comparing keys; past
+/// it, through the index.
 const SCAN_PARTS: usize = 16;
 
 impl PartitionedRows {

@@ -359,8 +359,8 @@ impl ShareDecoder<'_> {
         // One position per share, its offset moved along (not a copy of
         // the path per payload).
         let mut position = PayloadPosition::File { path: self.path.to_string(), offset: 0 };
-        // One reading of the clock per share (a few milliseconds of
-        // decoding), not one per payload.
+        // One reading of the clock per share (at most a read block's
+        // worth of payloads), not one per payload.
         let ingest_time = (self.clock)();
         match work {
             Work::Cut(pending) => {
