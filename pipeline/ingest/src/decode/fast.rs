@@ -235,12 +235,14 @@ impl<'a> Scan<'a> {
             return None;
         }
         let rest = &self.b[self.i + 1..];
-        let ahead = next.min(KEYS.len())..KEYS.len().min(next + LOOKAHEAD);
-        for (n, (key, _)) in KEYS[ahead.clone()].iter().enumerate() {
+        let (mut index, end) = (next, KEYS.len().min(next + LOOKAHEAD));
+        while index < end {
+            let key = KEYS[index].0;
             if key_at(rest, key) {
                 self.i += key.len() + 2;
-                return Some(ahead.start + n);
+                return Some(index);
             }
+            index += 1;
         }
         let name = self.key()?;
         KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok()
