@@ -1,4 +1,4 @@
--- kpi_catalogue: the counts of the metrics catalogue (DESIGN section 6) per window, per user pool and
+-- kpi_catalogue: the counts of the metrics catalogue (docs/metrics.md) per window, per user pool and
 -- per (user pool, app client); rates derive from these counts (`authlake metrics` computes them).
 -- Columns: window_start (timestamp), user_pool_id, client_id (null on pool rows), dimension_set
 -- (`pool` or `pool_client`), then counts: sign_in_attempts, sign_in_successes, sign_in_failures,

@@ -1,4 +1,4 @@
--- mfa_completion_by_method: MFA challenges and completions per day and second factor (DESIGN section 6).
+-- mfa_completion_by_method: MFA challenges and completions per day and second factor (docs/metrics.md).
 -- Columns: event_date, mfa_method (sms, totp, email, unknown), challenges (count), completions (count),
 -- completion_rate (percent).
 -- param since timestamp = 1970-01-01: start of the range (inclusive)

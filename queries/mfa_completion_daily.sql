@@ -1,4 +1,4 @@
--- mfa_completion_daily: MFA challenges and completions per day (DESIGN section 6).
+-- mfa_completion_daily: MFA challenges and completions per day (docs/metrics.md).
 -- Columns: event_date, challenges (count), completions (count), completion_rate (percent).
 SELECT event_date,
        SUM(CASE WHEN (event_type IN ('sign_in', 'federated_sign_in') AND mfa_challenged) OR event_type = 'mfa_challenge' THEN 1 ELSE 0 END) AS challenges,

@@ -14,5 +14,6 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 . tests/debian.sh
 install_debian $LIBRDKAFKA_BUILD_DEPS
 command -v tansu >/dev/null || cargo install tansu --locked --features dynostore
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/authlake/target}"
 cargo build --workspace --quiet
-exec python3 tests/bench.py --authlake target/debug/authlake "$@"
+exec python3 tests/bench.py --authlake "$CARGO_TARGET_DIR/debug/authlake" "$@"

@@ -1,7 +1,8 @@
 # Sourced by tests/run.sh and tests/bench.sh: Debian packages they need.
 
-# librdkafka is built from source (rdkafka's cmake-build feature).
-LIBRDKAFKA_BUILD_DEPS="cmake libcurl4-openssl-dev libssl-dev libsasl2-dev"
+# librdkafka is built from source by its own configure + make (a C
+# compiler and make are on the machine); TLS needs OpenSSL's headers.
+LIBRDKAFKA_BUILD_DEPS="libssl-dev pkg-config"
 
 # Installs those of "$@" that are missing: a name counts as present when
 # it is a command on PATH or an installed package.

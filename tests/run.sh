@@ -9,6 +9,10 @@
 # from the machine's rustup toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One target directory for every checkout on this machine: a fresh clone
+# reuses what an earlier build compiled (it still builds from nothing on a
+# new machine).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/authlake/target}"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -18,7 +22,7 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 -c 'import duckdb, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
 
-step "Debian packages: chromium (HTML report test); cmake, libcurl, libssl, libsasl2 (librdkafka's build); kcat"
+step "Debian packages: chromium (HTML report test); libssl-dev, pkg-config (librdkafka's build); kcat"
 . tests/debian.sh
 install_debian chromium kcat $LIBRDKAFKA_BUILD_DEPS
 chromium --version

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::lake::LakeError;
-use authlake_ingest::source::Checkpoint;
+use authlake_ingest::lake::Checkpoint;
 use authlake_ingest::Lake;
 
 use crate::support::{authlake_bin, authlake_env_ok, authlake_ok, fixtures, position_commit, python, traffic, Moto};

@@ -82,9 +82,22 @@ async fn no_secret_reaches_exports_metrics_emf_or_stream_logs_and_telemetry() {
     crate::kinesis::put(&k, "secrets", &fixture_records()).await;
     let lake = tmp.path().join("lake").display().to_string();
     let telemetry = tmp.path().join("telemetry.prom").display().to_string();
-    let args = ["ingest", "--from", "kinesis://secrets", "--lake", &lake, "--telemetry-file", &telemetry, "--telemetry-interval", "100ms"];
-    let ingest = authlake_env(&args, &moto.env());
+    let args = [
+        "ingest", "--from", "kinesis://secrets", "--lake", &lake, "--telemetry-file", &telemetry, "--telemetry-interval", "100ms",
+        "--log-format", "json",
+    ];
+    // Every log line a user can ask for, as a log shipper would get it.
+    let mut env = moto.env();
+    env.push(("RUST_LOG", "trace".to_string()));
+    let ingest = authlake_env(&args, &env);
     assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    let log = String::from_utf8_lossy(&ingest.stderr).to_string();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 10, "trace logging said almost nothing: {log}");
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"));
+        assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z') && t.contains('T')), "no RFC 3339 timestamp: {l}");
+    }
     let mut written = vec![("kinesis ingest output".to_string(), String::from_utf8_lossy(&ingest.stdout).to_string() + &String::from_utf8_lossy(&ingest.stderr))];
     for format in ["json", "emf", "table"] {
         let m = authlake(&["metrics", "--lake", &lake, "--window", "1h", "--include-open", "--format", format]);

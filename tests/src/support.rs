@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use arrow::array::RecordBatch;
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::lake::commit::Commit;
-use authlake_ingest::source::Checkpoint;
+use authlake_ingest::lake::Checkpoint;
 use authlake_ingest::{IngestOptions, IngestSummary, Lake, Progress};
 
 /// The workspace root.

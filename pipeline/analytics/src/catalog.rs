@@ -102,7 +102,7 @@ mod tests {
     fn athena_ddl_projects_both_partitions() {
         let d = ddl(Engine::Athena, "s3://b/lake", "events");
         assert!(d.contains("LOCATION 's3://b/lake/'"));
-        assert!(d.contains("'projection.category.values' = 'auth,account,migration,federation,token,other'"));
+        assert!(d.contains("'projection.category.values' = 'auth,account,migration,federation,token,identity,admin,other'"));
         assert!(d.contains("`mfa_passed` boolean") && d.contains("`event_time` timestamp"));
         assert!(ddl(Engine::Spark, "s3://b/lake", "events").contains("LOCATION 's3a://b/lake/'"));
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use authlake_core::schema::{dead_letters_schema, events_file_schema};
+use authlake_core::schema::{dead_letters_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
 use authlake_ingest::lake::{Lake, Location, DEAD_LETTERS_DIR};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -49,7 +49,8 @@ pub async fn lake_context_utf8(lake: &Lake) -> Result<SessionContext, QueryError
 }
 
 async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError> {
-    let files = crate::verify::verify_lake(lake).await?;
+    let verified = crate::verify::verify_lake(lake).await?;
+    let files = verified.files;
     let file_schema = match views {
         true => view_schema(&events_file_schema()),
         false => events_file_schema(),
@@ -76,14 +77,18 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     let runtime = RuntimeEnvBuilder::new()
         .with_cache_manager(CacheManagerConfig::default().with_list_files_cache_limit(listing_bytes))
         .build_arc()?;
-    let state = SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::runs::RunAggregate))
-        .with_physical_optimizer_rule(Arc::new(crate::keys::KeyAggregate::default()))
-        .with_physical_optimizer_rule(Arc::new(crate::known_schema::KnownSchema { schema: file_schema.clone() }))
-        .build();
+        .with_physical_optimizer_rule(Arc::new(crate::keys::KeyAggregate::default()));
+    // Files of an older column set are read through DataFusion's own
+    // schema adapter, which fills the later columns with nulls.
+    if !verified.older_schema {
+        state = state.with_physical_optimizer_rule(Arc::new(crate::known_schema::KnownSchema { schema: file_schema.clone() }));
+    }
+    let state = state.build();
     // The table's Parquet options come from the session (a bare
     // `ParquetFormat::default()` ignores them and reads 512 KiB per footer).
     let parquet = Arc::new(ParquetFormat::default().with_options(state.table_options().parquet.clone()));
@@ -106,10 +111,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     list_committed(&ctx, &events_url, files);
     let options = ListingOptions::new(parquet.clone())
         .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![
-            ("category".to_string(), DataType::Utf8),
-            ("event_date".to_string(), DataType::Date32),
-        ]);
+        .with_table_partition_cols(partition_columns());
     let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(file_schema);
     ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
 
@@ -128,6 +130,19 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         ctx.register_table("dead_letters", Arc::new(empty))?;
     }
     Ok(ctx)
+}
+
+/// The partition columns of `events` and their types, as the table
+/// schema declares them.
+fn partition_columns() -> Vec<(String, DataType)> {
+    let table = events_table_schema();
+    PARTITION_COLUMNS
+        .iter()
+        .map(|name| {
+            let field = table.field_with_name(name).expect("partition columns are in the table schema");
+            (field.name().clone(), field.data_type().clone())
+        })
+        .collect()
 }
 
 /// Lake files carry footers of about 7 KiB (one row group, 34 columns);

@@ -10,6 +10,8 @@ pub enum Format {
     #[default]
     Table,
     Json,
+    /// One JSON object per row and line.
+    Ndjson,
     Csv,
 }
 
@@ -36,6 +38,16 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Re
             let out = w.into_inner();
             let text = String::from_utf8(out).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
             Ok(if text.trim().is_empty() { "[]\n".into() } else { format!("{text}\n") })
+        }
+        Format::Ndjson => {
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+            String::from_utf8(w.into_inner()).map_err(|e| ArrowError::ExternalError(Box::new(e)))
         }
         Format::Csv => {
             let mut buf = Vec::new();

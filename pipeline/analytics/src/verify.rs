@@ -11,7 +11,8 @@
 
 use std::collections::HashMap;
 
-use authlake_ingest::lake::commit::{AddedFile, CommitLog};
+use authlake_core::SCHEMA_VERSION;
+use authlake_ingest::lake::commit::{AddedFile, CommitLog, TableKind};
 use authlake_ingest::lake::{Lake, LakeError};
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
@@ -35,12 +36,23 @@ pub enum VerifyError {
     Damaged(#[from] Damage),
 }
 
+/// The live files, checked.
+#[derive(Debug)]
+pub struct Verified {
+    /// As listed (locations relative to the lake root, in path order).
+    pub files: Vec<ObjectMeta>,
+    /// Some live `events` file was written with an older column set
+    /// ([`authlake_core::SCHEMA_VERSION`]): it is read with the later
+    /// columns null, so it cannot be given the current file schema.
+    pub older_schema: bool,
+}
+
 /// Checks the live files against the commit log and returns them as
 /// listed (locations relative to the lake root, in path order). A file
 /// found missing is checked once more against a fresh read of the log and
 /// the store: a commit landing or a compaction removing files while the
 /// check ran is not damage.
-pub async fn verify_lake(lake: &Lake) -> Result<Vec<ObjectMeta>, VerifyError> {
+pub async fn verify_lake(lake: &Lake) -> Result<Verified, VerifyError> {
     match check_once(lake).await? {
         Ok(files) => Ok(files),
         Err(_) => match check_once(lake).await? {
@@ -50,9 +62,10 @@ pub async fn verify_lake(lake: &Lake) -> Result<Vec<ObjectMeta>, VerifyError> {
     }
 }
 
-async fn check_once(lake: &Lake) -> Result<Result<Vec<ObjectMeta>, Damage>, LakeError> {
+async fn check_once(lake: &Lake) -> Result<Result<Verified, Damage>, LakeError> {
     // The log first: a file committed after this read is not asked for.
     let live = live_files(lake).await?;
+    let older_schema = live.iter().any(|f| f.table == TableKind::Events && f.schema_version < SCHEMA_VERSION);
     let mut listed: HashMap<String, ObjectMeta> = lake
         .store
         .list(None)
@@ -75,7 +88,7 @@ async fn check_once(lake: &Lake) -> Result<Result<Vec<ObjectMeta>, Damage>, Lake
         };
         return Ok(Err(Damage { path: f.path, problem }));
     }
-    Ok(Ok(files))
+    Ok(Ok(Verified { files, older_schema }))
 }
 
 /// The commit log's live files, in path order.
@@ -119,7 +132,7 @@ mod tests {
         let lake = Lake::open(&dir.path().join("lake").display().to_string(), true).unwrap();
         let files = vec![input];
         authlake_ingest::run_files(&lake, files, &Default::default(), Default::default(), std::future::pending()).await.unwrap();
-        let files = verify_lake(&lake).await.unwrap();
+        let files = verify_lake(&lake).await.unwrap().files;
         let paths: Vec<String> = files.iter().map(|m| m.location.to_string()).collect();
         assert_eq!(paths.len(), 2, "{paths:?}");
         assert!(paths[0].starts_with("category=auth/event_date=2026-11-10/") && paths[1].starts_with("category=auth/event_date=2026-11-11/"), "{paths:?}");

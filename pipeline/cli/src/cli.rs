@@ -1,19 +1,29 @@
-//! Command-line surface (DESIGN section 7).
+//! Command-line surface (docs/cli.md; the README's tour).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::exit::{Exit, ExitContext};
+use crate::logging::LogFormat;
 use crate::{config, demo, export, generate, ingest, kpi, maintain, query};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
-#[command(name = "authlake", version, about, long_about = None)]
+#[command(name = "authlake", version = env!("AUTHLAKE_VERSION"), about, long_about = None)]
 pub struct Cli {
     /// Config file (TOML); flags override it. Defaults to ./authlake.toml if present.
-    /// For `authlake alarms`: the alarms file (default dashboards/alarms.toml).
     #[arg(long, global = true, env = "AUTHLAKE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Less log output (-q errors only, -qq none) and no progress lines.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub quiet: u8,
+    /// Log lines as text or JSON (for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,7 +40,7 @@ pub enum Command {
     Query(query::QueryArgs),
     /// The metrics catalogue per closed window: table, JSON, EMF, or pushed to CloudWatch exactly once.
     Metrics(kpi::MetricsArgs),
-    /// Alarms as code (dashboards/alarms.toml): sync to CloudWatch, list, backtest over lake history.
+    /// Alarms as code (--alarms, default dashboards/alarms.toml): sync to CloudWatch, list, backtest over lake history.
     Alarms(kpi::AlarmsArgs),
     /// CloudWatch dashboards for the lake's user pools, and a self-contained HTML report.
     Dashboards(kpi::DashboardsArgs),
@@ -44,6 +54,22 @@ pub enum Command {
     Compact(maintain::CompactArgs),
     /// Print DDL for Athena, Glue, Spark or DuckDB to query the lake directly.
     Catalog(maintain::CatalogArgs),
+    /// Print a shell completion script: `authlake completions bash > /etc/bash_completion.d/authlake`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The config file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate the config file (--config, else ./authlake.toml): exit 0 when valid, 4 when not.
+    Check,
 }
 
 /// Output formats of commands that print rows.
@@ -52,17 +78,56 @@ pub enum OutputFormat {
     #[default]
     Table,
     Json,
+    /// One JSON object per line.
+    Ndjson,
     Csv,
 }
 
-pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Alarms(a) = cli.command {
-        return kpi::run_alarms(a, cli.config).await;
+impl Command {
+    /// The command's `--lake`, where it has one.
+    fn lake_mut(&mut self) -> Option<&mut Option<String>> {
+        match self {
+            Command::Ingest(a) => Some(&mut a.lake),
+            Command::Query(a) => Some(&mut a.lake),
+            Command::Metrics(a) => Some(&mut a.lake),
+            Command::Alarms(a) => Some(a.lake_mut()),
+            Command::Dashboards(a) => Some(a.lake_mut()),
+            Command::Export(a) => a.lake_mut(),
+            Command::Retention(a) => Some(&mut a.lake),
+            Command::Forget(a) => Some(&mut a.lake),
+            Command::Compact(a) => Some(&mut a.lake),
+            Command::Catalog(a) => Some(&mut a.lake),
+            Command::Demo(_) | Command::Generate(_) | Command::Completions { .. } | Command::Config { .. } => None,
+        }
     }
-    let config = config::load(cli.config.as_deref())?;
+}
+
+/// The lake a command was given (`--lake`, `AUTHLAKE_LAKE` or the config
+/// file's `lake`), or a usage error that says how to give one.
+pub fn lake(given: &Option<String>) -> anyhow::Result<&str> {
+    given.as_deref().ok_or_else(|| crate::exit::coded(Exit::Usage, "no lake: give --lake DIR|s3://BUCKET/PREFIX, set AUTHLAKE_LAKE, or set `lake` in authlake.toml"))
+}
+
+pub async fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "authlake", &mut out);
+            print!("{}", String::from_utf8_lossy(&out));
+            return Ok(());
+        }
+        Command::Config { action: ConfigAction::Check } => return config::check(cli.config.as_deref()),
+        _ => {}
+    }
+    let config = config::load(cli.config.as_deref()).exit_code(Exit::Usage)?;
+    if let Some(lake) = cli.command.lake_mut() {
+        if lake.is_none() {
+            *lake = config.lake.clone().or(config.ingest.lake.clone());
+        }
+    }
     match cli.command {
         Command::Metrics(a) => kpi::run_metrics(a, &config.metrics).await,
-        Command::Alarms(_) => unreachable!("handled above"),
+        Command::Alarms(a) => kpi::run_alarms(a).await,
         Command::Dashboards(a) => kpi::run_dashboards(a, &config.metrics).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Generate(a) => generate::run(a),
@@ -73,5 +138,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Forget(a) => maintain::run_forget(a).await,
         Command::Compact(a) => maintain::run_compact(a).await,
         Command::Catalog(a) => maintain::run_catalog(a),
+        Command::Completions { .. } | Command::Config { .. } => unreachable!("handled above"),
     }
 }

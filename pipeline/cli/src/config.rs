@@ -5,10 +5,15 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::exit::{coded, Exit, ExitContext};
+
 /// The whole config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The lake every command works on (`DIR` or `s3://bucket/prefix`);
+    /// `--lake` and `AUTHLAKE_LAKE` take precedence.
+    pub lake: Option<String>,
     /// Defaults for `authlake ingest`.
     #[serde(default)]
     pub ingest: IngestConfig,
@@ -90,6 +95,46 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// `authlake config check`: reads the config file and every value in it
+/// that has a syntax of its own.
+pub fn check(path: Option<&Path>) -> anyhow::Result<()> {
+    let shown = path.map_or_else(|| "authlake.toml".to_string(), |p| p.display().to_string());
+    if path.is_none() && !Path::new("authlake.toml").exists() {
+        return Err(coded(Exit::Usage, "no config file: give --config FILE or create ./authlake.toml"));
+    }
+    let config = load(path).exit_code(Exit::CheckFailed)?;
+    let mut problems = Vec::new();
+    let mut check = |what: &str, result: anyhow::Result<()>| {
+        if let Err(e) = result {
+            problems.push(format!("{what}: {e:#}"));
+        }
+    };
+    let i = &config.ingest;
+    if let Some(v) = &i.commit_interval {
+        check("ingest.commit_interval", parse_duration(v).map(drop));
+    }
+    if let Some(v) = &i.target_file_size {
+        check("ingest.target_file_size", parse_size(v).map(drop));
+    }
+    if let Some(v) = &i.max_buffer {
+        check("ingest.max_buffer", parse_size(v).map(drop));
+    }
+    if let Some(v) = &config.metrics.window {
+        check("metrics.window", authlake_kpi::metrics::window::Window::parse(v).map(drop).map_err(anyhow::Error::msg));
+    }
+    if let Some(v) = &config.metrics.lateness {
+        check("metrics.lateness", parse_duration(v).map(drop));
+    }
+    if let Some(v) = &config.kafka.start {
+        check("kafka.start", if matches!(v.as_str(), "earliest" | "latest") { Ok(()) } else { Err(anyhow::anyhow!("{v:?}: use earliest or latest")) });
+    }
+    if !problems.is_empty() {
+        return Err(coded(Exit::CheckFailed, format!("config {shown} is not valid:\n  {}", problems.join("\n  "))));
+    }
+    println!("config {shown}: valid");
+    Ok(())
 }
 
 /// Parses `90s`, `5m`, `1h`, `500ms`.

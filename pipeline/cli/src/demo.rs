@@ -46,7 +46,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&lake_dir).with_context(|| format!("cannot reset {}", lake_dir.display()))?;
     }
 
-    eprintln!("[1/5] generating {} events over {} days (mixed Cognito formats) -> {}", args.events, args.days, input.display());
+    tracing::info!("[1/5] generating {} events over {} days (mixed Cognito formats) -> {}", args.events, args.days, input.display());
     let gen = GenerateArgs {
         events: args.events,
         days: args.days,
@@ -59,13 +59,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let truth = crate::generate::write(&gen, true)?;
 
-    eprintln!("[2/5] ingesting into {}", lake_dir.display());
+    tracing::info!("[2/5] ingesting into {}", lake_dir.display());
     let lake = Lake::open(&lake_dir.display().to_string(), true)?;
     let opts = IngestOptions { writer_id: "demo".into(), ..Default::default() };
     let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, true, crate::shutdown::signal()).await?;
     println!("{}", crate::ingest::summary_line(&summary, &lake));
 
-    eprintln!("[3/5] KPIs over the lake (named queries of queries/)");
+    tracing::info!("[3/5] KPIs over the lake (named queries of queries/)");
     for (title, name) in DEMO_QUERIES {
         let sql = authlake_analytics::named::find(name, None)?.bind(&Default::default())?;
         let sql = if title.contains("last 7 days") {
@@ -87,7 +87,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         truth.legacy_users, truth.bulk_imports
     );
 
-    eprintln!("[4/5] detections and the metrics catalogue (daily windows, all user pools)");
+    tracing::info!("[4/5] detections and the metrics catalogue (daily windows, all user pools)");
     println!("\n== Detections");
     for name in ["credential_stuffing", "mfa_fatigue", "impossible_travel", "new_device_high_risk", "duplicate_identities"] {
         let sql = authlake_analytics::named::find(name, None)?.bind(&Default::default())?;
@@ -110,7 +110,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         emf_path.display()
     );
 
-    eprintln!("[5/5] HTML dashboard");
+    tracing::info!("[5/5] HTML dashboard");
     let report = args.dir.join("report.html");
     crate::kpi::write_report(&lake, &report, Some(truth.legacy_users)).await?;
     println!("HTML dashboard (security, MFA, risk, throttling, migration progress) -> {}", report.display());

@@ -1,6 +1,5 @@
 //! `authlake export` and `authlake export verify`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -13,8 +12,8 @@ use clap::{Args, Subcommand, ValueEnum};
 pub struct ExportArgs {
     #[command(subcommand)]
     pub command: Option<ExportCommand>,
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long, required = true)]
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
     pub lake: Option<String>,
     /// Start (inclusive): RFC 3339 or YYYY-MM-DD (UTC midnight).
     #[arg(long, required = true)]
@@ -86,15 +85,16 @@ fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(key)
 }
 
-/// Parses `--from`/`--to`: RFC 3339, or a date (`end_of_day` for `--to`).
+/// Parses `--from`/`--to`: RFC 3339, or a date (`end_of_day` for `--to`), µs.
 pub fn parse_time(s: &str, end_of_day: bool) -> anyhow::Result<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp_micros());
+    Ok(crate::time::parse_time(s, chrono::Utc::now(), end_of_day)?.timestamp_micros())
+}
+
+impl ExportArgs {
+    /// `--lake` of an export (not of `export verify`).
+    pub fn lake_mut(&mut self) -> Option<&mut Option<String>> {
+        self.command.is_none().then_some(&mut self.lake)
     }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("invalid time {s:?}: use RFC 3339 (2026-11-27T12:00:00Z) or YYYY-MM-DD"))?;
-    let d = if end_of_day { d.succ_opt().context("date out of range")? } else { d };
-    Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros())
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -104,8 +104,9 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         println!("export {} verified: {} files, {} rows{}", dir.display(), m.files.len(), m.rows, if m.signature.is_some() { ", signature valid" } else { "" });
         return Ok(());
     }
-    let (Some(lake), Some(from), Some(to), Some(out)) = (args.lake, args.from, args.to, args.out) else {
-        anyhow::bail!("--lake, --from, --to and --out are required");
+    let lake = crate::cli::lake(&args.lake)?.to_string();
+    let (Some(from), Some(to), Some(out)) = (args.from, args.to, args.out) else {
+        anyhow::bail!("--from, --to and --out are required");
     };
     let opts = ExportOptions {
         from: parse_time(&from, false)?,
@@ -127,7 +128,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         out,
     };
     let lake = Lake::open(&lake, false)?;
-    let tty = std::io::stderr().is_terminal();
+    let tty = crate::logging::show_progress();
     let summary = export(&lake, &opts, &|rows| {
         if tty {
             eprint!("\r  exported {rows} rows");

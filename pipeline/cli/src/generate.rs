@@ -1,7 +1,7 @@
 //! `authlake generate`.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
+use std::io::BufWriter;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -39,7 +39,7 @@ pub struct GenerateArgs {
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
     let truth = write(&args, true)?;
-    eprintln!(
+    tracing::info!(
         "generated {} events in {:.2}s -> {} ({} legacy users: ~80% lazy, {} bulk-imported)",
         truth.events,
         start.elapsed().as_secs_f64(),
@@ -61,7 +61,7 @@ pub fn write(args: &GenerateArgs, show_progress: bool) -> anyhow::Result<Truth> 
     let params = Params { events: args.events, days: args.days.max(1), seed: args.seed, end_ms, format, threads };
     let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(8 << 20, file);
-    let tty = show_progress && std::io::stderr().is_terminal();
+    let tty = show_progress && crate::logging::show_progress();
     let total = args.events;
     let truth = generate(&params, &mut out, &mut |n| {
         if tty {

@@ -1,6 +1,5 @@
 //! `authlake ingest`.
 
-use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +12,8 @@ use authlake_ingest::{run_files, IngestOptions, IngestSummary, Lake, Progress};
 use clap::Args;
 
 use crate::config::{parse_duration, parse_size, IngestConfig};
+
+use crate::exit::{coded, Exit};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -90,9 +91,6 @@ pub struct IngestArgs {
     /// How often to look for newly closed windows while ingesting.
     #[arg(long, default_value = "60s", requires = "push_metrics")]
     pub metrics_interval: String,
-    /// No progress line, only the summary.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 pub async fn run(
@@ -199,11 +197,17 @@ pub async fn run(
             let progress = Arc::new(Progress::default());
             authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?
         }
-        Source::Files(files) => ingest_files(&lake, files, &opts, !args.quiet, shutdown).await?,
+        Source::Files(files) => ingest_files(&lake, files, &opts, true, shutdown).await?,
     };
     println!("{}", summary_line(&summary, &lake));
     if let Some(p) = pusher {
         p.finish().await;
+    }
+    if !summary.damaged.is_empty() {
+        for d in &summary.damaged {
+            tracing::warn!("damaged input: {d}");
+        }
+        return Err(coded(Exit::DamagedInput, format!("{} damaged input(s); every whole record before the damage is in the lake, the rest dead-lettered", summary.damaged.len())));
     }
     Ok(())
 }
@@ -224,7 +228,7 @@ pub async fn ingest_files(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<IngestSummary> {
     let progress = Arc::new(Progress::default());
-    let ticker = (show_progress && std::io::stderr().is_terminal()).then(|| {
+    let ticker = (show_progress && crate::logging::show_progress()).then(|| {
         let p = progress.clone();
         tokio::spawn(async move {
             let start = std::time::Instant::now();

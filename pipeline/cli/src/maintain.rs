@@ -10,9 +10,9 @@ use crate::config::{parse_duration, parse_size};
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Keep this much history, e.g. 400d; older partitions are dropped.
     #[arg(long)]
     pub keep: String,
@@ -20,9 +20,9 @@ pub struct RetentionArgs {
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// The person to erase: a username or a sub.
     #[arg(long)]
     pub user: String,
@@ -30,9 +30,9 @@ pub struct ForgetArgs {
 
 #[derive(Debug, Args)]
 pub struct CompactArgs {
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Only this partition (or prefix), e.g. category=auth/event_date=2026-11-26.
     #[arg(long)]
     pub partition: Option<String>,
@@ -49,9 +49,9 @@ pub struct CatalogArgs {
     /// Engine to write DDL for.
     #[arg(value_enum)]
     pub engine: CatalogEngine,
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Table name.
     #[arg(long, default_value = "authlake_events")]
     pub table: String,
@@ -76,7 +76,7 @@ fn days(spec: &str) -> anyhow::Result<i32> {
 pub async fn run_retention(a: RetentionArgs) -> anyhow::Result<()> {
     let keep = days(&a.keep).with_context(|| format!("invalid --keep {:?} (e.g. 400d)", a.keep))?;
     anyhow::ensure!(keep >= 1, "--keep must be at least 1d");
-    let lake = Lake::open(&a.lake, false)?;
+    let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
     let cutoff = today() - keep;
     let s = retention::retention(&lake, cutoff).await?;
     let date = authlake_core::partition::day_to_date_string(cutoff);
@@ -88,7 +88,7 @@ pub async fn run_retention(a: RetentionArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run_forget(a: ForgetArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&a.lake, false)?;
+    let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
     let s = forget::forget(&lake, &a.user).await?;
     match (s.commit, s.record) {
         (Some(c), Some(r)) => println!(
@@ -101,7 +101,7 @@ pub async fn run_forget(a: ForgetArgs) -> anyhow::Result<()> {
 }
 
 pub async fn run_compact(a: CompactArgs) -> anyhow::Result<()> {
-    let lake = Lake::open(&a.lake, false)?;
+    let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
     let target = parse_size(&a.target_file_size)?;
     let closed_before = today() - days(&a.closed_after)?;
     let s = compact::compact(&lake, closed_before, target, a.partition.as_deref()).await?;
@@ -113,10 +113,11 @@ pub async fn run_compact(a: CompactArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_catalog(a: CatalogArgs) -> anyhow::Result<()> {
-    let url = if a.lake.starts_with("s3://") {
-        a.lake.clone()
+    let given = crate::cli::lake(&a.lake)?;
+    let url = if given.starts_with("s3://") {
+        given.to_string()
     } else {
-        Lake::open(&a.lake, false)?.url()
+        Lake::open(given, false)?.url()
     };
     let engine = match a.engine {
         CatalogEngine::Athena => Engine::Athena,

@@ -14,8 +14,8 @@ use crate::cli::OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long, required_unless_present = "list_named")]
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
     pub lake: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -24,8 +24,11 @@ pub struct QueryArgs {
     #[arg(long)]
     pub allow_writes: bool,
     /// Run the named query NAME (a file of `queries/`) instead of SQL.
-    #[arg(long, conflicts_with = "sql")]
+    #[arg(long, conflicts_with_all = ["sql", "file"])]
     pub named: Option<String>,
+    /// Read the SQL from FILE (`-`: standard input).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "sql")]
+    pub file: Option<PathBuf>,
     /// A parameter of the named query, `key=value` (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE", requires = "named")]
     pub params: Vec<String>,
@@ -35,8 +38,8 @@ pub struct QueryArgs {
     /// List the named queries with their parameters and exit.
     #[arg(long)]
     pub list_named: bool,
-    /// SQL over tables `events` and `dead_letters`.
-    #[arg(required_unless_present_any = ["named", "list_named"])]
+    /// SQL over tables `events` and `dead_letters` (`-`: read it from standard input).
+    #[arg(required_unless_present_any = ["named", "list_named", "file"])]
     pub sql: Option<String>,
 }
 
@@ -45,17 +48,28 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         print!("{}", list_named()?);
         return Ok(());
     }
-    let lake = Lake::open(args.lake.as_deref().unwrap_or_default(), false)?;
-    let sql = match (&args.named, &args.sql) {
-        (Some(name), _) => {
+    let lake = Lake::open(crate::cli::lake(&args.lake)?, false)?;
+    let sql = match (&args.named, &args.file, args.sql.as_deref()) {
+        (Some(name), _, _) => {
             let query = named::find(name, args.queries.as_deref())?;
             query.bind(&parse_params(&args.params)?)?
         }
-        (None, Some(sql)) => sql.clone(),
-        (None, None) => anyhow::bail!("give SQL or --named NAME"),
+        (None, Some(path), _) if path.as_os_str() == "-" => read_stdin()?,
+        (None, Some(path), _) => std::fs::read_to_string(path).with_context(|| format!("cannot read SQL from {}", path.display()))?,
+        (None, None, Some("-")) => read_stdin()?,
+        (None, None, Some(sql)) => sql.to_string(),
+        (None, None, None) => anyhow::bail!("give SQL, -f FILE or --named NAME"),
     };
     print!("{}", query_text(&lake, &sql, args.format, args.allow_writes).await?);
     Ok(())
+}
+
+/// The SQL on standard input.
+fn read_stdin() -> anyhow::Result<String> {
+    let mut sql = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut sql).context("cannot read SQL from standard input")?;
+    anyhow::ensure!(!sql.trim().is_empty(), "no SQL on standard input");
+    Ok(sql)
 }
 
 /// `key=value` pairs.
@@ -98,6 +112,7 @@ pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writ
     let format = match format {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
+        OutputFormat::Ndjson => Format::Ndjson,
         OutputFormat::Csv => Format::Csv,
     };
     render(&schema, &batches, format).context("cannot render result")

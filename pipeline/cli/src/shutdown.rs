@@ -26,7 +26,7 @@ pub fn signal() -> impl Future<Output = ()> {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("authlake: shutting down: flushing and committing what was read");
+        tracing::info!("shutting down: flushing and committing what was read");
     }
 }
 

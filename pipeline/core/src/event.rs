@@ -1,52 +1,125 @@
-//! The normalized event row and its vocabularies (DESIGN section 4).
+//! The event vocabularies (docs/columns.md): event
+//! types, their categories, outcomes; and the dead-letter row.
+//!
+//! The Arrow columns hold these as strings; Rust code names them through
+//! the enums, so a typo does not compile.
 
 use serde::{Deserialize, Serialize};
 
-/// One row of the `events` table. Partition columns (`category`,
-/// `event_date`) are derived, never stored, so they cannot disagree with
-/// `event_type` and `event_time`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthEvent {
-    pub event_id: String,
-    /// Microseconds since the Unix epoch, UTC.
-    pub event_time: i64,
-    pub event_time_source: String,
-    /// Microseconds since the Unix epoch, UTC.
-    pub ingest_time: i64,
-    pub event_type: String,
-    pub outcome: Option<String>,
-    pub user_pool_id: Option<String>,
-    pub client_id: Option<String>,
-    pub aws_region: Option<String>,
-    pub account_id: Option<String>,
-    pub username: Option<String>,
-    pub user_sub: Option<String>,
-    pub email: Option<String>,
-    pub tenant_id: Option<String>,
-    pub ip_address: Option<String>,
-    pub country: Option<String>,
-    pub city: Option<String>,
-    pub device_name: Option<String>,
-    pub user_agent: Option<String>,
-    pub auth_flow: Option<String>,
-    pub challenge_name: Option<String>,
-    pub mfa_challenged: Option<bool>,
-    pub mfa_passed: Option<bool>,
-    pub mfa_method: Option<String>,
-    pub new_device: Option<bool>,
-    pub risk_level: Option<String>,
-    pub risk_decision: Option<String>,
-    pub compromised_credentials: Option<bool>,
-    pub error_code: Option<String>,
-    pub provider_name: Option<String>,
-    pub provider_type: Option<String>,
-    pub migration_source: Option<String>,
-    pub migration_status: Option<String>,
-    pub token_size_bytes: Option<i64>,
-    pub source_format: String,
-    pub source: String,
-    pub raw: Option<String>,
+pub use crate::columns::AuthEvent;
+
+/// An enum whose variants are spelled as the table stores them.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $( $variant:ident = $text:literal, )+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $( $variant, )+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
+
+            /// The value as the table stores it.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $text, )+ }
+            }
+
+            /// The value the table spells `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $( $text => Some($name::$variant), )+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_string()
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, v: &$name) -> bool {
+                self == v.as_str()
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, v: &$name) -> bool {
+                *self == v.as_str()
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// The `event_type` column.
+    EventType {
+        SignIn = "sign_in",
+        SignUp = "sign_up",
+        MfaChallenge = "mfa_challenge",
+        MfaResponse = "mfa_response",
+        TokenRefresh = "token_refresh",
+        SignOut = "sign_out",
+        PasswordReset = "password_reset",
+        PasswordChange = "password_change",
+        UserMigration = "user_migration",
+        BulkImport = "bulk_import",
+        FederationLink = "federation_link",
+        FederationUnlink = "federation_unlink",
+        FederatedSignIn = "federated_sign_in",
+        TokenGeneration = "token_generation",
+        IdentityId = "identity_id",
+        IdentityCredentials = "identity_credentials",
+        AdminChange = "admin_change",
+        Notification = "notification",
+        Other = "other",
+    }
+}
+
+vocabulary! {
+    /// The `category` partition column.
+    Category {
+        Auth = "auth",
+        Account = "account",
+        Migration = "migration",
+        Federation = "federation",
+        Token = "token",
+        Identity = "identity",
+        Admin = "admin",
+        Other = "other",
+    }
+}
+
+vocabulary! {
+    /// The `outcome` column.
+    Outcome {
+        Success = "success",
+        Failure = "failure",
+        InProgress = "in_progress",
+        Throttled = "throttled",
+    }
+}
+
+impl EventType {
+    /// The partition category of this event type.
+    pub const fn category(self) -> Category {
+        use EventType::*;
+        match self {
+            SignIn | FederatedSignIn | MfaChallenge | MfaResponse | TokenRefresh | SignOut => Category::Auth,
+            SignUp | PasswordReset | PasswordChange => Category::Account,
+            UserMigration | BulkImport => Category::Migration,
+            FederationLink | FederationUnlink => Category::Federation,
+            TokenGeneration => Category::Token,
+            IdentityId | IdentityCredentials => Category::Identity,
+            AdminChange => Category::Admin,
+            Notification | Other => Category::Other,
+        }
+    }
 }
 
 impl AuthEvent {
@@ -78,47 +151,26 @@ pub struct DeadLetter {
     pub ingest_time: i64,
 }
 
-/// Every `event_type` value the table uses.
-pub const EVENT_TYPES: &[&str] = &[
-    "sign_in",
-    "sign_up",
-    "mfa_challenge",
-    "mfa_response",
-    "token_refresh",
-    "sign_out",
-    "password_reset",
-    "password_change",
-    "user_migration",
-    "bulk_import",
-    "federation_link",
-    "federation_unlink",
-    "federated_sign_in",
-    "token_generation",
-    "other",
-];
-
-/// Every `outcome` value the table uses.
-pub const OUTCOMES: &[&str] = &["success", "failure", "in_progress", "throttled"];
-
 /// Every `category` value, i.e. every possible first-level partition.
-pub const CATEGORIES: &[&str] = &["auth", "account", "migration", "federation", "token", "other"];
-
-/// The category (first partition level) of an event type.
-pub fn category_of(event_type: &str) -> &'static str {
-    match event_type {
-        "sign_in" | "federated_sign_in" | "mfa_challenge" | "mfa_response" | "token_refresh"
-        | "sign_out" => "auth",
-        "sign_up" | "password_reset" | "password_change" => "account",
-        "user_migration" | "bulk_import" => "migration",
-        "federation_link" | "federation_unlink" => "federation",
-        "token_generation" => "token",
-        _ => "other",
+pub const CATEGORIES: &[&str] = &{
+    let mut out = [""; Category::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Category::ALL[i].as_str();
+        i += 1;
     }
+    out
+};
+
+/// The category (first partition level) of an event type's text; `other`
+/// for a word that is not an event type. Once per row on the hot path.
+pub fn category_of(event_type: &str) -> &'static str {
+    EventType::parse(event_type).map_or(Category::Other, EventType::category).as_str()
 }
 
 /// Canonical event type for a word from any source, or `None` when unknown.
 pub fn known_event_type(word: &str) -> Option<&'static str> {
-    EVENT_TYPES.iter().copied().find(|t| *t == word)
+    EventType::parse(word).map(EventType::as_str)
 }
 
 #[cfg(test)]
@@ -142,12 +194,28 @@ mod tests {
             ("federation_link", "federation"),
             ("federation_unlink", "federation"),
             ("token_generation", "token"),
+            ("identity_id", "identity"),
+            ("identity_credentials", "identity"),
+            ("admin_change", "admin"),
+            ("notification", "other"),
             ("other", "other"),
             ("something_new", "other"),
         ];
         for (t, c) in expect {
             assert_eq!(category_of(t), c, "{t}");
         }
+        assert_eq!(EventType::ALL.len() + 1, expect.len(), "every event type is listed");
+    }
+
+    #[test]
+    fn vocabularies_read_back_what_they_write() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(*o));
+        }
+        assert_eq!(CATEGORIES, Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -6,11 +6,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{new_null_array, ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 
-use crate::columns::{EventColumns, RowRef};
+use crate::columns::{EventColumns, Kind, RowRef, COLUMNS};
 use crate::event::{AuthEvent, DeadLetter};
 
 /// Partition columns of `events`, in path order.
@@ -20,52 +20,23 @@ fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// Schema of an `events` data file (no partition columns).
+/// Schema of an `events` data file (no partition columns), from the
+/// column declaration ([`crate::columns::COLUMNS`]).
 pub fn events_file_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            let s = |n: &str| Field::new(n, DataType::Utf8, true);
-            let b = |n: &str| Field::new(n, DataType::Boolean, true);
-            Arc::new(Schema::new(vec![
-                Field::new("event_id", DataType::Utf8, false),
-                Field::new("event_time", ts(), false),
-                Field::new("event_time_source", DataType::Utf8, false),
-                Field::new("ingest_time", ts(), false),
-                Field::new("event_type", DataType::Utf8, false),
-                s("outcome"),
-                s("user_pool_id"),
-                s("client_id"),
-                s("aws_region"),
-                s("account_id"),
-                s("username"),
-                s("user_sub"),
-                s("email"),
-                s("tenant_id"),
-                s("ip_address"),
-                s("country"),
-                s("city"),
-                s("device_name"),
-                s("user_agent"),
-                s("auth_flow"),
-                s("challenge_name"),
-                b("mfa_challenged"),
-                b("mfa_passed"),
-                s("mfa_method"),
-                b("new_device"),
-                s("risk_level"),
-                s("risk_decision"),
-                b("compromised_credentials"),
-                s("error_code"),
-                s("provider_name"),
-                s("provider_type"),
-                s("migration_source"),
-                s("migration_status"),
-                Field::new("token_size_bytes", DataType::Int64, true),
-                Field::new("source_format", DataType::Utf8, false),
-                Field::new("source", DataType::Utf8, false),
-                s("raw"),
-            ]))
+            let fields = COLUMNS.iter().map(|c| {
+                let (data_type, nullable) = match c.kind {
+                    Kind::Text => (DataType::Utf8, false),
+                    Kind::Time => (ts(), false),
+                    Kind::Opt => (DataType::Utf8, true),
+                    Kind::Flag => (DataType::Boolean, true),
+                    Kind::Int => (DataType::Int64, true),
+                };
+                Field::new(c.name, data_type, nullable)
+            });
+            Arc::new(Schema::new(fields.collect::<Vec<_>>()))
         })
         .clone()
 }
@@ -74,9 +45,29 @@ pub fn events_file_schema() -> SchemaRef {
 pub fn events_table_schema() -> SchemaRef {
     let mut fields: Vec<Field> =
         events_file_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.push(Field::new("category", DataType::Utf8, false));
-    fields.push(Field::new("event_date", DataType::Date32, false));
+    let [category, event_date] = PARTITION_COLUMNS;
+    fields.push(Field::new(category, DataType::Utf8, false));
+    fields.push(Field::new(event_date, DataType::Date32, false));
     Arc::new(Schema::new(fields))
+}
+
+/// `batch`, read from an `events` file of any schema version, with the
+/// current file schema: columns added since are null.
+pub fn conform_events(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let schema = events_file_schema();
+    if batch.schema() == schema {
+        return Ok(batch);
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => Ok(c.clone()),
+            None if f.is_nullable() => Ok(new_null_array(f.data_type(), batch.num_rows())),
+            None => Err(ArrowError::SchemaError(format!("events file without the required column {}", f.name()))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
 }
 
 /// Schema of a dead-letter file (table `dead_letters`).

@@ -119,7 +119,7 @@ fn snake_decision(d: &str) -> &'static str {
     }
 }
 
-/// authlake's canonical JSON (DESIGN section 4).
+/// authlake's canonical JSON (docs/columns.md).
 pub fn canonical(e: &Ev, seed: u64) -> Value {
     let u = &e.user;
     let (challenge, method) = match (e.passkey, e.mfa) {

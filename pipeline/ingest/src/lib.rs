@@ -20,4 +20,5 @@ pub mod source;
 pub mod telemetry;
 
 pub use lake::Lake;
-pub use run::{run_files, run_source, IngestError, IngestOptions, IngestSummary, Progress, SourceEvent};
+pub use run::{run_files, run_source, IngestError, IngestOptions, IngestSummary, Progress};
+pub use source::SourceEvent;

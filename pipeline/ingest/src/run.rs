@@ -18,7 +18,8 @@ use crate::lake::commit::{Commit, CommitLog, CommitStats};
 use crate::lake::recover::{recover, Recovery, STAGING_GRACE};
 use crate::lake::{Lake, LakeError};
 use crate::sink::{FileTargets, Sink};
-use crate::source::{file, Checkpoint, Chunk, SourceError};
+use crate::lake::Checkpoint;
+use crate::source::{file, Chunk, SourceError, SourceEvent};
 
 /// How an ingest run writes and when it commits.
 #[derive(Debug, Clone)]
@@ -74,6 +75,9 @@ pub struct IngestSummary {
     pub elapsed: Duration,
     /// Stopped by the shutdown signal before the source was exhausted.
     pub interrupted: bool,
+    /// Inputs that were damaged (a truncated `.gz`): what was whole before
+    /// the damage is in, the tail dead-lettered; one line each, saying where.
+    pub damaged: Vec<String>,
 }
 
 /// Why a run stopped without finishing.
@@ -105,27 +109,6 @@ pub async fn run_files(
         file::read_files(&files, &start, &defaults, &now_micros, &mut tx)
     };
     run_source(lake, opts, progress, shutdown, reader, |_| {}).await
-}
-
-/// What a source's reader thread hands the run loop.
-pub enum SourceEvent {
-    /// Decoded payloads and the positions they reach.
-    Chunk(Chunk),
-    /// Commit everything received so far, then answer (a consumer group is
-    /// taking partitions away: what was read from them must be in the lake
-    /// before another member starts from the lake's positions).
-    CommitNow(std::sync::mpsc::SyncSender<Result<(), String>>),
-    /// The source (re)starts these partitions at these lake positions (a
-    /// consumer group assigned them): later commits expect them there.
-    Started(BTreeMap<String, Checkpoint>),
-}
-
-impl crate::source::ChunkSink for mpsc::Sender<SourceEvent> {
-    fn send(&mut self, mut chunk: Chunk) -> bool {
-        // Rows become Arrow batches here, on the source's thread.
-        chunk.decoded.seal();
-        self.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
-    }
 }
 
 /// The run loop over any source: `reader` runs on its own thread from the
@@ -193,6 +176,7 @@ where
     if !summary.interrupted {
         read?;
     }
+    summary.damaged = std::mem::take(&mut batch.damaged);
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -207,6 +191,8 @@ struct Batch {
     committed: BTreeMap<String, Checkpoint>,
     stats: CommitStats,
     gaps: Vec<String>,
+    /// Damaged inputs seen, for the summary.
+    damaged: Vec<String>,
     opened: Option<Instant>,
 }
 
@@ -219,19 +205,20 @@ impl Batch {
             committed: log.state.positions.clone(),
             stats: CommitStats::default(),
             gaps: Vec::new(),
+            damaged: Vec::new(),
             opened: None,
         }
     }
 
     async fn absorb(&mut self, chunk: Chunk, progress: &Progress) -> Result<(), LakeError> {
         self.opened.get_or_insert_with(Instant::now);
-        let mut d = chunk.decoded;
-        d.seal();
+        let d = chunk.decoded;
         let (events, dead, skipped) = (d.event_count() as u64, d.dead_letters.len() as u64, d.skipped);
         self.sink.write(d.batches).await?;
         self.sink.dead_letters(d.dead_letters);
         self.positions.extend(chunk.positions);
         self.gaps.extend(chunk.gaps);
+        self.damaged.extend(chunk.damaged);
         self.stats.events += events;
         self.stats.dead_letters += dead;
         self.stats.skipped += skipped;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use authlake_core::partition::PartitionKey;
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
+use authlake_core::columns::{Encoding as ColumnEncoding, COLUMNS};
 use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema};
 use authlake_core::DeadLetter;
 use object_store::path::Path;
@@ -40,61 +41,43 @@ impl Default for FileTargets {
     }
 }
 
-/// Columns of a few (or a few hundred) distinct values per file.
-const LOW_CARDINALITY: [&str; 26] = [
-    "event_time_source", "event_type", "outcome", "user_pool_id", "client_id", "aws_region", "account_id",
-    "tenant_id", "country", "auth_flow", "challenge_name", "mfa_challenged", "mfa_passed", "mfa_method",
-    "new_device", "risk_level", "risk_decision", "compromised_credentials", "error_code", "provider_name",
-    "provider_type", "migration_source", "migration_status", "token_size_bytes", "source_format", "city",
-];
-
+/// Parquet properties of the lake's files: each `events` column as its
+/// declaration says ([`authlake_core::columns::Spec`]), and the
+/// dead-letter columns of the same names alike.
 pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("authlake {}", env!("CARGO_PKG_VERSION")));
-    // (Nearly) unique per row: dictionaries only cost time there, and
-    // min/max statistics never prune a file (random ids, addresses; a
-    // day's file of a category holds ~2,000 usernames in ~2,300 rows).
-    for col in ["event_id", "source", "raw", "raw_sha256", "user_sub", "email", "username", "ip_address"] {
-        b = b
-            .set_column_dictionary_enabled(ColumnPath::from(col), false)
-            .set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
+    for c in COLUMNS {
+        let path = || ColumnPath::from(c.name);
+        let spec = c.spec;
+        if !spec.dictionary {
+            b = b.set_column_dictionary_enabled(path(), false);
+        }
+        if !spec.statistics {
+            b = b.set_column_statistics_enabled(path(), EnabledStatistics::None);
+        }
+        if !spec.compressed {
+            b = b.set_column_compression(path(), Compression::UNCOMPRESSED);
+        }
+        let encoding = match spec.encoding {
+            ColumnEncoding::Default => None,
+            ColumnEncoding::DeltaBinaryPacked => Some(Encoding::DELTA_BINARY_PACKED),
+            // Only for random ids: each such column holds parquet-rs's 1 MiB
+            // delta-encoder buffer per open file (docs/performance.md).
+            ColumnEncoding::DeltaLength => Some(Encoding::DELTA_LENGTH_BYTE_ARRAY),
+            ColumnEncoding::DeltaByteArray => Some(Encoding::DELTA_BYTE_ARRAY),
+        };
+        if let Some(e) = encoding {
+            b = b.set_column_encoding(path(), e);
+        }
     }
-    // Long free text: min/max compare every value byte by byte and, as
-    // values spread over the whole range in every file, never prune one.
-    for col in ["user_agent", "device_name"] {
-        b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
-    }
-    // Times rise within a file (sources are mostly in time order): deltas
-    // of a few bits each, where a dictionary of unique values costs a
-    // hash per row and saves nothing. Their statistics prune time ranges.
-    for col in ["event_time", "ingest_time"] {
-        b = b
-            .set_column_dictionary_enabled(ColumnPath::from(col), false)
-            .set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
-    }
-    // Random ids: their lengths apart from their bytes, so zstd sees only
-    // hex text, not a 4-byte length before every value (half of zstd's
-    // time went to the short matches those made). Only these two: each
-    // such column holds a 1 MiB buffer per open file (parquet-rs's delta
-    // encoder), and five of them added 200 MiB of peak RSS at 3M events.
-    for col in ["event_id", "user_sub"] {
-        b = b.set_column_encoding(ColumnPath::from(col), Encoding::DELTA_LENGTH_BYTE_ARRAY);
-    }
-    // `source` is `<transport>:<name>@<position>`: rows of a file share
-    // all but the position, which prefix encoding stores once.
-    b = b.set_column_encoding(ColumnPath::from("source"), Encoding::DELTA_BYTE_ARRAY);
-    // Columns zstd shrinks by under 10%: few distinct values (a small
-    // dictionary and bit-packed indices), delta-packed times, and the
-    // dictionary indices of free text. zstd costs them CPU for nothing:
-    // parquet-rs creates a compressor and a decompressor per column chunk,
-    // and zstd runs CPUID in each, which a virtual machine traps (3% of
-    // ingest CPU for 11 zstd columns).
-    for col in LOW_CARDINALITY.into_iter().chain(["event_time", "ingest_time", "device_name", "user_agent"]) {
-        b = b.set_column_compression(ColumnPath::from(col), Compression::UNCOMPRESSED);
-    }
+    // The dead-letter table's own hash column: unique per row.
+    b = b
+        .set_column_dictionary_enabled(ColumnPath::from("raw_sha256"), false)
+        .set_column_statistics_enabled(ColumnPath::from("raw_sha256"), EnabledStatistics::None);
     b.build()
 }
 
@@ -298,7 +281,7 @@ async fn close(mut f: OpenFile, key: &PartitionKey, lake: &Lake) -> Result<Stage
     f.finish_task().await?;
     let bytes = lake.store.head(&f.staging).await.map_err(|e| LakeError::store(&f.staging, e))?.size;
     Ok(StagedFile {
-        file: AddedFile { path: String::new(), staging: Some(f.staging.to_string()), table: TableKind::Events, rows: f.rows, bytes },
+        file: AddedFile::staged(f.staging.to_string(), TableKind::Events, f.rows, bytes),
         dir: key.dir(),
     })
 }
@@ -313,7 +296,7 @@ async fn write_dead_letters(lake: &Lake, writer_id: &str, dead: &[DeadLetter]) -
     w.close().await.map_err(|e| parquet_err(&staging, e))?;
     let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
     Ok(StagedFile {
-        file: AddedFile { path: String::new(), staging: Some(staging.to_string()), table: TableKind::DeadLetters, rows: dead.len() as u64, bytes },
+        file: AddedFile::staged(staging.to_string(), TableKind::DeadLetters, dead.len() as u64, bytes),
         dir: DEAD_LETTERS_DIR.to_string(),
     })
 }

@@ -92,8 +92,8 @@ impl Telemetry {
     /// Logs the snapshot and replaces the export file.
     pub fn report(&self, s: &Snapshot) {
         let lags: Vec<String> = s.lags.iter().map(Lag::short).collect();
-        eprintln!(
-            "authlake: {}: {:.0} events/s, {} events, {} dead letters, {} commits (last {:.2}s), lag {}",
+        tracing::info!(
+            "{}: {:.0} events/s, {} events, {} dead letters, {} commits (last {:.2}s), lag {}",
             s.source,
             s.events_per_second,
             s.events,
@@ -104,7 +104,7 @@ impl Telemetry {
         );
         if let Some(path) = &self.file {
             if let Err(e) = write_atomically(path, &prometheus(s)) {
-                eprintln!("authlake: {}: cannot write telemetry to {}: {e}", s.source, path.display());
+                tracing::warn!("{}: cannot write telemetry to {}: {e}", s.source, path.display());
             }
         }
     }

@@ -7,18 +7,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use authlake_ingest::run::now_micros;
-use authlake_ingest::source::ordered::OrderedSender;
-use authlake_ingest::source::{Checkpoint, SourceError};
+use authlake_ingest::source::ordered::{decode_depth, OrderedSender};
+use authlake_ingest::lake::Checkpoint;
+use authlake_ingest::source::SourceError;
 use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress, SourceEvent};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::KafkaError as ClientError;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
 use crate::context::{IngestContext, ProbeContext};
+use crate::error::KafkaError;
 use crate::msk::MskIam;
 use crate::resume::Resume;
 use authlake_ingest::telemetry::{Lag, Telemetry};
@@ -26,11 +28,6 @@ use authlake_ingest::telemetry::{Lag, Telemetry};
 use crate::lag::lags;
 use crate::spec::{parse_position_key, position_key, KafkaOptions, KafkaSpec, StartAt};
 
-/// Chunks decoding at once: enough to keep every core busy while the
-/// reader polls.
-fn decode_depth() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
-}
 /// A backfill ends this long after the last message once every partition is at its end.
 const BACKFILL_IDLE: Duration = Duration::from_millis(1500);
 /// Time allowed for metadata requests at start.
@@ -54,15 +51,14 @@ pub async fn run_kafka(
 ) -> Result<IngestSummary, IngestError> {
     let config = client_config(spec, kopts);
     let msk = match kopts.msk_iam {
-        true => Some(MskIam::from_env().await.map_err(SourceError::Stream)?),
+        true => Some(MskIam::from_env().await.map_err(KafkaError::MskIam).map_err(SourceError::from)?),
         false => None,
     };
     // Unknown topics and unreachable brokers are one-line errors up front.
     let partitions = {
         let (config, topics, msk) = (config.clone(), spec.topics.clone(), msk.clone());
-        tokio::task::spawn_blocking(move || partitions(&config, &topics, msk))
-            .await
-            .map_err(|e| SourceError::Stream(e.to_string()))??
+        let found = tokio::task::spawn_blocking(move || partitions(&config, &topics, msk)).await.map_err(KafkaError::from);
+        found.and_then(|r| r).map_err(SourceError::from)?
     };
     let shared: Shared = Arc::new(OnceLock::new());
     let reader = {
@@ -83,7 +79,7 @@ pub async fn run_kafka(
                 msk,
             };
             let consumer: BaseConsumer<IngestContext> =
-                config.create_with_context(ctx).map_err(|e| SourceError::Stream(format!("kafka consumer: {e}")))?;
+                config.create_with_context(ctx).map_err(KafkaError::Consumer)?;
             let consumer = Arc::new(consumer);
             let _ = shared.set(consumer.clone());
             let result = read(&consumer, &partitions, &start, &kopts, &tx, &progress);
@@ -91,7 +87,7 @@ pub async fn run_kafka(
             // stays with the consumer (kept for group commits), so close it.
             // Closing also says whether a decode failed (which is what
             // stopped the reader, if it did).
-            let closed = consumer.context().close().map_err(|why| SourceError::Stream(format!("kafka: {why}")));
+            let closed = consumer.context().close().map_err(|why| KafkaError::Decode(why).into());
             drop(tx);
             result.and(closed)
         }
@@ -107,7 +103,7 @@ pub async fn run_kafka(
         }
         if tpl.count() > 0 {
             if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
-                eprintln!("authlake: kafka: group offsets not committed (the lake's are): {e}");
+                tracing::warn!("kafka: group offsets not committed (the lake's are): {e}");
             }
         }
     };
@@ -136,22 +132,21 @@ fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {
 }
 
 /// Every (topic, partition) of the topics, checked to exist.
-fn partitions(config: &ClientConfig, topics: &[String], msk: Option<MskIam>) -> Result<Vec<(String, i32)>, SourceError> {
-    let probe: BaseConsumer<ProbeContext> =
-        config.create_with_context(ProbeContext { msk }).map_err(|e| SourceError::Stream(format!("kafka: {e}")))?;
+fn partitions(config: &ClientConfig, topics: &[String], msk: Option<MskIam>) -> Result<Vec<(String, i32)>, KafkaError> {
+    let probe: BaseConsumer<ProbeContext> = config.create_with_context(ProbeContext { msk }).map_err(KafkaError::Client)?;
     // Serves a token request (OAUTHBEARER) before the first broker call.
     let _ = probe.poll(Duration::ZERO);
     let mut out = Vec::new();
     for topic in topics {
         let meta = probe
             .fetch_metadata(Some(topic), META_TIMEOUT)
-            .map_err(|e| SourceError::Stream(format!("kafka: cannot reach the brokers for topic {topic}: {e}")))?;
+            .map_err(|source| KafkaError::Unreachable { topic: topic.clone(), source })?;
         let t = meta.topics().iter().find(|t| t.name() == topic);
         match t {
             Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
                 out.extend(t.partitions().iter().map(|p| (topic.clone(), p.id())));
             }
-            _ => return Err(SourceError::Stream(format!("kafka: topic {topic:?} does not exist"))),
+            _ => return Err(KafkaError::NoSuchTopic(topic.clone())),
         }
     }
     Ok(out)
@@ -171,7 +166,7 @@ fn read(
     // offsets of now. Follow: the group decides (see the context).
     if kopts.follow {
         let topics: Vec<&str> = kopts_topics(partitions);
-        consumer.subscribe(&topics).map_err(|e| SourceError::Stream(format!("kafka subscribe: {e}")))?;
+        consumer.subscribe(&topics).map_err(KafkaError::Subscribe)?;
     } else {
         let mut tpl = TopicPartitionList::new();
         let mut next = ctx.next.lock().expect("next lock");
@@ -185,10 +180,11 @@ fn read(
                 None if kopts.start == StartAt::Latest => Offset::End,
                 None => Offset::Beginning,
             };
-            tpl.add_partition_offset(topic, *p, from).map_err(|e| SourceError::Stream(e.to_string()))?;
+            tpl.add_partition_offset(topic, *p, from)
+                .map_err(|source| KafkaError::Assign { topic: topic.clone(), partition: *p, offset: format!("{from:?}"), source })?;
         }
         drop(next);
-        consumer.assign(&tpl).map_err(|e| SourceError::Stream(format!("kafka assign: {e}")))?;
+        consumer.assign(&tpl).map_err(KafkaError::Client)?;
     }
 
     let mut at_eof: HashSet<(String, i32)> = HashSet::new();
@@ -218,7 +214,7 @@ fn read(
                     return Ok(());
                 }
             }
-            Some(Err(KafkaError::PartitionEOF(p))) => {
+            Some(Err(ClientError::PartitionEOF(p))) => {
                 // End of a partition for now: which topic is not said, so
                 // every partition with that number that is at its target counts.
                 for (topic, part) in partitions {
@@ -230,10 +226,10 @@ fn read(
                     return Ok(());
                 }
             }
-            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange))) => {
-                eprintln!("authlake: kafka: GAP: an offset fell out of the topic's retention; resuming at the earliest");
+            Some(Err(ClientError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange))) => {
+                tracing::warn!("kafka: GAP: an offset fell out of the topic's retention; resuming at the earliest");
             }
-            Some(Err(e)) => eprintln!("authlake: kafka: {e} (retrying)"),
+            Some(Err(e)) => tracing::warn!("kafka: {e} (retrying)"),
             Some(Ok(m)) => {
                 let (topic, partition, offset) = (m.topic().to_string(), m.partition(), m.offset());
                 last_message = Instant::now();
@@ -310,7 +306,7 @@ fn probe_silent(consumer: &BaseConsumer<IngestContext>) {
 fn seek_back(consumer: &BaseConsumer<IngestContext>, topic: &str, partition: i32, to: i64) {
     match consumer.seek(topic, partition, Offset::Offset(to), WATERMARK_TIMEOUT) {
         Ok(()) => consumer.context().resume.lock().expect("resume lock").sought(topic, partition, to),
-        Err(e) => eprintln!("authlake: kafka: cannot seek {topic}/{partition} to {to}: {e} (trying again)"),
+        Err(e) => tracing::warn!("kafka: cannot seek {topic}/{partition} to {to}: {e} (trying again)"),
     }
 }
 
@@ -318,7 +314,7 @@ fn seek_back(consumer: &BaseConsumer<IngestContext>, topic: &str, partition: i32
 /// and recorded in the next commit, never skipped silently.
 fn record_gap(ctx: &IngestContext, topic: &str, partition: i32, from: i64, to: i64) {
     let gap = format!("kafka:{topic}/{partition}@{from}..{to}");
-    eprintln!("authlake: kafka: GAP: offsets {from}..{to} of {topic}/{partition} are gone from the topic (retention); recorded as {gap}");
+    tracing::warn!("kafka: GAP: offsets {from}..{to} of {topic}/{partition} are gone from the topic (retention); recorded as {gap}");
     ctx.pending.lock().expect("pending lock").gaps.push(gap);
 }
 

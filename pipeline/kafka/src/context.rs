@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::lake::commit::CommitLog;
-use authlake_ingest::source::ordered::OrderedSender;
+use authlake_ingest::source::ordered::{DecodeFailed, OrderedSender};
 use authlake_ingest::{Lake, SourceEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
@@ -81,7 +81,7 @@ impl IngestContext {
 
     /// Closes the channel to the run loop once the chunks in flight are
     /// through; an error if one failed to decode.
-    pub fn close(&self) -> Result<(), String> {
+    pub fn close(&self) -> Result<(), DecodeFailed> {
         self.tx.lock().expect("tx lock").take().map_or(Ok(()), OrderedSender::finish)
     }
 
@@ -114,7 +114,7 @@ impl ClientContext for IngestContext {
             return;
         }
         // Broker outages are retried by librdkafka; say so once per event.
-        eprintln!("authlake: kafka: {error}: {reason} (retrying)");
+        tracing::warn!("kafka: {error}: {reason} (retrying)");
     }
 }
 
@@ -133,9 +133,9 @@ impl ConsumerContext for IngestContext {
             return;
         }
         match done.recv_timeout(REVOKE_COMMIT_TIMEOUT) {
-            Ok(Ok(())) => eprintln!("authlake: kafka: {} partitions revoked, committed what was read from them", tpl.count()),
-            Ok(Err(e)) => eprintln!("authlake: kafka: commit before revocation failed: {e}"),
-            Err(_) => eprintln!("authlake: kafka: commit before revocation timed out"),
+            Ok(Ok(())) => tracing::info!("kafka: {} partitions revoked, committed what was read from them", tpl.count()),
+            Ok(Err(e)) => tracing::warn!("kafka: commit before revocation failed: {e}"),
+            Err(_) => tracing::warn!("kafka: commit before revocation timed out"),
         }
         let mut next = self.next.lock().expect("next lock");
         let mut resume = self.resume.lock().expect("resume lock");
@@ -155,7 +155,7 @@ impl ConsumerContext for IngestContext {
         let positions = match self.runtime.block_on(CommitLog::load(&self.lake)) {
             Ok(log) => log.state.positions,
             Err(e) => {
-                eprintln!("authlake: kafka: cannot read the lake's positions: {e}");
+                tracing::warn!("kafka: cannot read the lake's positions: {e}");
                 return;
             }
         };
@@ -167,22 +167,22 @@ impl ConsumerContext for IngestContext {
                 Some(o) => {
                     next.insert((e.topic().to_string(), e.partition()), o as i64);
                     self.resume.lock().expect("resume lock").expect(e.topic(), e.partition(), o as i64);
-                    started.insert(position_key(e.topic(), e.partition()), authlake_ingest::source::Checkpoint::offset(o));
+                    started.insert(position_key(e.topic(), e.partition()), authlake_ingest::lake::Checkpoint::offset(o));
                     Offset::Offset(o as i64)
                 }
                 None if self.start == StartAt::Latest => Offset::End,
                 None => Offset::Beginning,
             };
             if let Err(err) = with.add_partition_offset(e.topic(), e.partition(), offset) {
-                eprintln!("authlake: kafka: {err}");
+                tracing::warn!("kafka: {err}");
             }
         }
         drop(next);
         self.send(SourceEvent::Started(started));
         if let Err(e) = consumer.assign(&with) {
-            eprintln!("authlake: kafka: cannot assign at the lake's positions: {e}");
+            tracing::warn!("kafka: cannot assign at the lake's positions: {e}");
         } else {
-            eprintln!("authlake: kafka: assigned {} partitions at the lake's positions", with.count());
+            tracing::info!("kafka: assigned {} partitions at the lake's positions", with.count());
         }
     }
 }

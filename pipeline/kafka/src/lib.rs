@@ -21,6 +21,7 @@
 
 pub mod consumer;
 pub mod context;
+pub mod error;
 pub mod resume;
 pub mod msk;
 pub mod spec;

@@ -3,8 +3,9 @@
 //! `authlake_ingest::source::ordered`), several chunks at a time.
 
 use authlake_core::position::PayloadPosition;
-use authlake_ingest::decode::{decode_into, Defaults, PayloadContext};
-use authlake_ingest::source::{Checkpoint, Chunk};
+use authlake_ingest::decode::{Decoder, Defaults, PayloadContext};
+use authlake_ingest::lake::Checkpoint;
+use authlake_ingest::source::Chunk;
 
 use crate::spec::position_key;
 
@@ -60,6 +61,7 @@ impl RawChunk {
     /// last message of each partition, and seals it into Arrow batches.
     pub fn decode(self, defaults: &Defaults) -> Chunk {
         let mut chunk = Chunk { gaps: self.gaps, ..Default::default() };
+        let mut decoder = Decoder::default();
         // Next offset per (topic, partition), in first-seen order.
         let mut next: Vec<((usize, i32), i64)> = Vec::new();
         // One position, moved along (not a topic copy per message).
@@ -75,7 +77,7 @@ impl RawChunk {
                 None => next.push(((m.topic, m.partition), m.offset + 1)),
             }
             if bytes.is_empty() {
-                chunk.decoded.skipped += 1;
+                decoder.skip();
                 continue;
             }
             if let PayloadPosition::Kafka { topic, partition, offset } = &mut position {
@@ -89,13 +91,13 @@ impl RawChunk {
                 ingest_time: m.ingest_time,
                 defaults,
             };
-            decode_into(bytes, &pctx, &mut chunk.decoded);
+            decoder.payload(bytes, &pctx);
         }
         chunk.positions = next
             .into_iter()
             .map(|((topic, partition), n)| (position_key(&self.topics[topic], partition), Checkpoint::offset(n as u64)))
             .collect();
-        chunk.decoded.seal();
+        chunk.decoded = decoder.finish();
         chunk
     }
 }

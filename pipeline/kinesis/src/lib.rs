@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod client;
+pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod kpl;

@@ -17,16 +17,16 @@ use std::time::Duration;
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::run::now_micros;
-use authlake_ingest::source::{Checkpoint, Chunk};
+use authlake_ingest::lake::Checkpoint;
+use authlake_ingest::source::ordered::OrderedSender;
 use authlake_ingest::telemetry::{Lag, Telemetry};
 use authlake_ingest::{Progress, SourceEvent};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{ApiError, KinesisApi, StartFrom};
 use crate::lease::LeaseHandle;
 use crate::lineage::Lineage;
-use crate::record::{decode_record, RecordMeta};
+use crate::record::RawPage;
 
 /// GetRecords limits: at most 5 calls per second per shard, 10,000 records.
 const MIN_CALL_GAP: Duration = Duration::from_millis(200);
@@ -91,10 +91,11 @@ pub async fn read<A: KinesisApi>(
     opts: &ReadOptions,
     start: &BTreeMap<String, Checkpoint>,
     defaults: &Defaults,
-    tx: &mpsc::Sender<SourceEvent>,
+    tx: &OrderedSender,
     owner: &mut Ownership,
 ) -> Result<(), ApiError> {
     let stream = opts.stream.as_str();
+    let defaults = Arc::new(defaults.clone());
     let mut lineage = Lineage::new(api.list_shards(stream).await?);
     let mut listed = Instant::now();
     let mut drained: HashSet<String> = HashSet::new();
@@ -112,7 +113,7 @@ pub async fn read<A: KinesisApi>(
                 if opts.follow && listed.elapsed() >= RELIST_EVERY {
                     match api.list_shards(stream).await {
                         Ok(shards) => lineage = Lineage::new(shards),
-                        Err(e) => eprintln!("authlake: kinesis: listing shards of {stream}: {e} (retrying)"),
+                        Err(e) => tracing::warn!("kinesis: listing shards of {stream}: {e} (retrying)"),
                     }
                     listed = Instant::now();
                 }
@@ -175,14 +176,6 @@ pub async fn read<A: KinesisApi>(
             }
         };
         state.backoff = FIRST_BACKOFF;
-        // Decode: each record whole, with its position.
-        let mut chunk = Chunk::default();
-        let key = position_key(stream, &id);
-        for r in &page.records {
-            let meta = RecordMeta { stream, shard: &id, sequence: &r.sequence, arrival_micros: r.arrival_micros, ingest_micros: now_micros() };
-            chunk.absorb(decode_record(&r.data, &meta, defaults), r.data.len() as u64);
-            chunk.positions.push((key.clone(), Checkpoint { sequence: Some(r.sequence.clone()), ..Default::default() }));
-        }
         if let Some(last) = page.records.last() {
             state.last = Some(last.sequence.clone());
         }
@@ -190,6 +183,7 @@ pub async fn read<A: KinesisApi>(
         state.at_tip = page.records.is_empty() && page.millis_behind_latest.unwrap_or(0) == 0;
         state.next_call = Instant::now() + if state.at_tip { IDLE_POLL } else { MIN_CALL_GAP };
         let ended = page.next_iterator.is_none();
+        let records = page.records;
         match page.next_iterator {
             Some(next) => state.iterator = Some(next),
             None => {
@@ -198,8 +192,14 @@ pub async fn read<A: KinesisApi>(
                 drained.insert(id.clone());
             }
         }
-        if chunk.payloads > 0 && tx.send(SourceEvent::Chunk(chunk)).await.is_err() {
-            return Ok(());
+        // Decode: each record whole, with its position, by the decode
+        // stage; the reader goes on to the next call meanwhile.
+        if !records.is_empty() {
+            let raw = RawPage { stream: stream.to_string(), shard: id.clone(), records, ingest_micros: now_micros() };
+            let defaults = defaults.clone();
+            if !tx.decode_async(move || raw.decode(&defaults)).await {
+                return Ok(());
+            }
         }
         // A leased shard is finished in the table only once its end is in
         // the lake: the children's owners start from there.
@@ -222,7 +222,7 @@ async fn follow_leases(
     stream: &str,
     active: &mut BTreeMap<String, ShardState>,
     drained: &HashSet<String>,
-    tx: &mpsc::Sender<SourceEvent>,
+    tx: &OrderedSender,
 ) -> Result<bool, ApiError> {
     let owned = handle.owned();
     let lost: Vec<String> = active.keys().filter(|k| !owned.contains(*k)).cloned().collect();
@@ -241,17 +241,17 @@ async fn follow_leases(
     for id in new {
         let key = position_key(stream, id);
         let at = log.state.positions.get(&key).cloned();
-        eprintln!("authlake: kinesis: reading {id} from {}", at.as_ref().and_then(|c| c.sequence.as_deref()).unwrap_or("the start"));
+        tracing::info!("kinesis: reading {id} from {}", at.as_ref().and_then(|c| c.sequence.as_deref()).unwrap_or("the start"));
         active.insert(id.clone(), ShardState::new(at.as_ref().and_then(|c| c.sequence.clone())));
         started.extend(at.map(|c| (key, c)));
     }
-    Ok(tx.send(SourceEvent::Started(started)).await.is_ok())
+    Ok(tx.send_async(SourceEvent::Started(started)).await)
 }
 
 /// Asks the run loop to commit everything sent so far and waits for it.
-async fn commit_now(tx: &mpsc::Sender<SourceEvent>) -> bool {
+async fn commit_now(tx: &OrderedSender) -> bool {
     let (ack, done) = std::sync::mpsc::sync_channel(1);
-    if tx.send(SourceEvent::CommitNow(ack)).await.is_err() {
+    if !tx.send_async(SourceEvent::CommitNow(ack)).await {
         return false;
     }
     // The reader has its own thread: blocking it here holds nothing else up.
@@ -260,7 +260,7 @@ async fn commit_now(tx: &mpsc::Sender<SourceEvent>) -> bool {
 
 fn retry_later(state: &mut ShardState, shard: &str, e: &ApiError) {
     if !matches!(e, ApiError::Throttled) {
-        eprintln!("authlake: kinesis: {shard}: {e} (retrying in {:?})", state.backoff);
+        tracing::warn!("kinesis: {shard}: {e} (retrying in {:?})", state.backoff);
     }
     state.next_call = Instant::now() + state.backoff;
     state.backoff = (state.backoff * 2).min(MAX_BACKOFF);

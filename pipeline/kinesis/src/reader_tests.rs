@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_ingest::source::Checkpoint;
+use authlake_ingest::lake::Checkpoint;
+use arrow::array::AsArray;
+use authlake_ingest::source::ordered::OrderedSender;
 use authlake_ingest::SourceEvent;
 use tokio::sync::mpsc;
 
@@ -47,11 +49,14 @@ async fn backfill(api: &FakeKinesis, start: &BTreeMap<String, Checkpoint>) -> (V
         progress: Default::default(),
     };
     let (tx, mut rx) = mpsc::channel(1024);
-    read(api, &opts, start, &Defaults::default(), &tx, &mut crate::reader::Ownership::Every).await.unwrap();
-    drop(tx);
+    let sender = OrderedSender::new(tokio::runtime::Handle::current(), tx, 4);
+    read(api, &opts, start, &Defaults::default(), &sender, &mut crate::reader::Ownership::Every).await.unwrap();
+    drop(sender);
     let (mut ids, mut positions) = (Vec::new(), start.clone());
     while let Some(SourceEvent::Chunk(c)) = rx.recv().await {
-        ids.extend(c.decoded.events.iter().map(|e| e.event_id.clone()));
+        for (_, b) in &c.decoded.batches {
+            ids.extend(b.column_by_name("event_id").unwrap().as_string::<i32>().iter().map(|v| v.unwrap().to_string()));
+        }
         positions.extend(c.positions);
     }
     (ids, positions)

@@ -8,9 +8,13 @@
 //! of a user record that itself holds several, such as a CloudTrail batch).
 
 use authlake_core::position::PayloadPosition;
-use authlake_ingest::decode::{dead_letter, decode_payload, Decoded, Defaults, PayloadContext};
+use authlake_ingest::decode::{Decoder, Defaults, PayloadContext};
+use authlake_ingest::lake::Checkpoint;
+use authlake_ingest::source::Chunk;
 
+use crate::api::KinesisRecord;
 use crate::kpl::{deaggregate, Payload};
+use crate::reader::position_key;
 
 /// Where a record was read and when it arrived.
 pub struct RecordMeta<'a> {
@@ -22,70 +26,76 @@ pub struct RecordMeta<'a> {
     pub ingest_micros: i64,
 }
 
-/// Decodes a record's data; an empty record is skipped.
-pub fn decode_record(data: &[u8], meta: &RecordMeta<'_>, defaults: &Defaults) -> Decoded {
+/// The records of one GetRecords page, as read: the reader hands them to
+/// the decode stage (`authlake_ingest::source::ordered`) and goes on.
+pub struct RawPage {
+    pub stream: String,
+    pub shard: String,
+    pub records: Vec<KinesisRecord>,
+    pub ingest_micros: i64,
+}
+
+impl RawPage {
+    /// Decodes every record into one chunk, with the shard's position
+    /// after its last record.
+    pub fn decode(self, defaults: &Defaults) -> Chunk {
+        let mut decoder = Decoder::default();
+        let mut chunk = Chunk::default();
+        for r in &self.records {
+            let meta = RecordMeta {
+                stream: &self.stream,
+                shard: &self.shard,
+                sequence: &r.sequence,
+                arrival_micros: r.arrival_micros,
+                ingest_micros: self.ingest_micros,
+            };
+            decode_record(&mut decoder, &r.data, &meta, defaults);
+            chunk.payloads += 1;
+            chunk.bytes += r.data.len() as u64;
+        }
+        if let Some(last) = self.records.last() {
+            let at = Checkpoint { sequence: Some(last.sequence.clone()), ..Default::default() };
+            chunk.positions.push((position_key(&self.stream, &self.shard), at));
+        }
+        chunk.decoded = decoder.finish();
+        chunk
+    }
+}
+
+/// Decodes a record's data into `decoder`; an empty record is skipped.
+/// A gzip payload (CloudWatch Logs subscriptions) is unpacked by the
+/// decoder, under its one size cap.
+pub fn decode_record(decoder: &mut Decoder, data: &[u8], meta: &RecordMeta<'_>, defaults: &Defaults) {
     match deaggregate(data) {
-        Payload::Single([]) => Decoded { skipped: 1, ..Default::default() },
-        Payload::Single(bytes) => decode_one(bytes, meta.sequence.to_string(), meta, defaults),
+        Payload::Single([]) => decoder.skip(),
+        Payload::Single(bytes) => decode_one(decoder, bytes, meta.sequence.to_string(), meta, defaults),
         Payload::Aggregated(records) => {
-            let mut out = Decoded::default();
             for (i, r) in records.iter().enumerate() {
-                let one = match r.data {
-                    [] => Decoded { skipped: 1, ..Default::default() },
-                    bytes => decode_one(bytes, format!("{}#{i}", meta.sequence), meta, defaults),
-                };
-                out.absorb(one);
+                match r.data {
+                    [] => decoder.skip(),
+                    bytes => decode_one(decoder, bytes, format!("{}#{i}", meta.sequence), meta, defaults),
+                }
             }
-            out
         }
     }
 }
 
-/// CloudWatch Logs subscription payloads arrive gzip-compressed; more than
-/// this unpacked is not a log payload but a bomb.
-const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
-
-fn decode_one(bytes: &[u8], sequence: String, meta: &RecordMeta<'_>, defaults: &Defaults) -> Decoded {
+fn decode_one(decoder: &mut Decoder, bytes: &[u8], sequence: String, meta: &RecordMeta<'_>, defaults: &Defaults) {
     let position = PayloadPosition::Kinesis { stream: meta.stream.to_string(), shard: meta.shard.to_string(), sequence };
-    let unpacked;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        match gunzip(bytes) {
-            Ok(b) => {
-                unpacked = b;
-                &unpacked[..]
-            }
-            Err(reason) => {
-                let dead = dead_letter(bytes, position.render(), reason, meta.ingest_micros);
-                return Decoded { dead_letters: vec![dead], ..Default::default() };
-            }
-        }
-    } else {
-        bytes
-    };
     let ctx = PayloadContext {
         position: &position,
         transport_time: meta.arrival_micros.map(|t| (t, "kinesis_arrival")),
         ingest_time: meta.ingest_micros,
         defaults,
     };
-    decode_payload(bytes, &ctx)
-}
-
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_UNPACKED + 1);
-    reader.read_to_end(&mut out).map_err(|e| format!("gzip payload: {e}"))?;
-    if out.len() as u64 > MAX_UNPACKED {
-        return Err(format!("gzip payload unpacks to more than {MAX_UNPACKED} bytes"));
-    }
-    Ok(out)
+    decoder.payload(bytes, &ctx);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kpl::aggregate;
+    use arrow::array::AsArray;
 
     fn fixture(path: &str) -> Vec<u8> {
         std::fs::read(format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -96,6 +106,20 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
+    }
+
+    /// Decodes one record; its rows' `source` values in row order, and
+    /// what else it decoded into.
+    fn decode(data: &[u8]) -> (Vec<String>, authlake_ingest::decode::Decoded) {
+        let mut decoder = Decoder::default();
+        decode_record(&mut decoder, data, &meta(), &Defaults::default());
+        let out = decoder.finish();
+        let mut sources = Vec::new();
+        for (_, b) in &out.batches {
+            let col = b.column_by_name("source").unwrap().as_string::<i32>();
+            sources.extend(col.iter().map(|s| s.unwrap().to_string()));
+        }
+        (sources, out)
     }
 
     fn meta() -> RecordMeta<'static> {
@@ -112,8 +136,9 @@ mod tests {
         let control = serde_json::json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logEvents": []});
         let (logs, control) = (gzip(data.to_string().as_bytes()), gzip(control.to_string().as_bytes()));
         let records = [("a", lines[0]), ("b", lines[1]), ("c", &b"{not json"[..]), ("d", &logs[..]), ("e", lines[2]), ("f", &control[..])];
-        let out = decode_record(&aggregate(&records), &meta(), &Defaults::default());
-        let sources: Vec<&str> = out.events.iter().map(|e| e.source.as_str()).collect();
+        let (sources, out) = decode(&aggregate(&records));
+        let mut sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        sources.sort();
         assert_eq!(&sources[..2], ["kinesis:auth/shardId-000000000001@4960#0", "kinesis:auth/shardId-000000000001@4960#1"]);
         assert!(sources.contains(&"kinesis:auth/shardId-000000000001@4960#4"));
         // The CloudWatch Logs payload inside the aggregate: one row per log event.
@@ -128,13 +153,13 @@ mod tests {
     fn plain_records_and_empty_ones() {
         let canonical = fixture("canonical/canonical.ndjson");
         let line = canonical.split(|b| *b == b'\n').next().unwrap();
-        let out = decode_record(line, &meta(), &Defaults::default());
-        assert_eq!(out.events.len(), 1);
-        assert_eq!(out.events[0].source, "kinesis:auth/shardId-000000000001@4960");
-        let broken_gzip = decode_record(&[0x1f, 0x8b, 8, 0, 1, 2, 3], &meta(), &Defaults::default());
+        let (sources, _) = decode(line);
+        assert_eq!(sources, ["kinesis:auth/shardId-000000000001@4960"]);
+        let (rows, broken_gzip) = decode(&[0x1f, 0x8b, 8, 0, 1, 2, 3]);
+        assert!(rows.is_empty());
         assert_eq!(broken_gzip.dead_letters.len(), 1);
         assert!(broken_gzip.dead_letters[0].reason.contains("gzip"), "{:?}", broken_gzip.dead_letters[0].reason);
-        let empty = decode_record(b"", &meta(), &Defaults::default());
-        assert_eq!((empty.events.len(), empty.skipped), (0, 1));
+        let (rows, empty) = decode(b"");
+        assert_eq!((rows.len(), empty.skipped), (0, 1));
     }
 }

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use authlake_ingest::lake::commit::CommitLog;
 use authlake_ingest::lake::LakeError;
+use authlake_ingest::source::ordered::{decode_depth, OrderedSender};
 use authlake_ingest::source::SourceError;
 use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress};
 use tokio::sync::watch;
 
-use crate::api::{ApiError, KinesisApi, StartFrom};
+use crate::api::{KinesisApi, StartFrom};
+use crate::error::KinesisError;
 use crate::client::SdkKinesis;
 use crate::lease::dynamo::DynamoLeases;
 use crate::lease::{LeaseOptions, LeaseWorker};
@@ -75,7 +77,8 @@ pub async fn run_kinesis(
 ) -> Result<IngestSummary, IngestError> {
     let api = Arc::new(SdkKinesis::from_env().await);
     // An unknown stream or unreachable endpoint is a one-line error up front.
-    api.list_shards(&spec.stream).await.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?;
+    let listed = api.list_shards(&spec.stream).await;
+    listed.map_err(|source| SourceError::from(KinesisError::ListShards { stream: spec.stream.clone(), source }))?;
     // One shutdown for the lease loop and every run below.
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
@@ -87,7 +90,7 @@ pub async fn run_kinesis(
         Some(l) => {
             let table = Arc::new(DynamoLeases::from_env(&l.table).await);
             let started = LeaseWorker::start(table, api.clone(), spec.stream.clone(), l.clone(), stop.clone()).await;
-            Some(started.map_err(|e| SourceError::Stream(format!("kinesis: {e}")))?)
+            Some(started.map_err(|source| SourceError::from(KinesisError::Leases { table: l.table.clone(), source }))?)
         }
     };
     let result = loop {
@@ -103,14 +106,19 @@ pub async fn run_kinesis(
         let handle = leases.as_ref().map(|(_, h)| h.clone());
         let runtime = tokio::runtime::Handle::current();
         let reader = move |start, tx| {
-            runtime.block_on(async {
+            // Pages decode on the blocking pool, in order (the one decode stage).
+            let sender = OrderedSender::new(runtime.clone(), tx, decode_depth());
+            let read = runtime.block_on(async {
                 let mut owner = match handle {
                     None => Ownership::Every,
-                    Some(handle) => Ownership::Leased { handle, log: CommitLog::load(&lake2).await.map_err(|e| ApiError::Other(e.to_string()))? },
+                    Some(handle) => Ownership::Leased { handle, log: CommitLog::load(&lake2).await? },
                 };
-                read(&*api, &read_opts, &start, &defaults, &tx, &mut owner).await
-            })
-            .map_err(|e| SourceError::Stream(format!("kinesis: {e}")))
+                let stream = read_opts.stream.clone();
+                read(&*api, &read_opts, &start, &defaults, &sender, &mut owner).await.map_err(|source| KinesisError::Read { stream, source })
+            });
+            let finished = sender.finish();
+            read?;
+            Ok(finished.map_err(KinesisError::from)?)
         };
         let mut stopped = stop.clone();
         let shutdown = async move {
@@ -121,7 +129,7 @@ pub async fn run_kinesis(
             // buffered is dropped (uncommitted, so nothing is lost) and every
             // shard restarts from the lake.
             Err(IngestError::Lake(LakeError::PositionConflict { key, .. })) if leases.is_some() && !*stop.borrow() => {
-                eprintln!("authlake: kinesis: another worker committed {key}; restarting from the lake's positions");
+                tracing::warn!("kinesis: another worker committed {key}; restarting from the lake's positions");
             }
             Ok(s) => break Ok(s),
             Err(e) => break Err(e),

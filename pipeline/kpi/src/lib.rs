@@ -1,6 +1,6 @@
 //! authlake-kpi: security KPIs from the lake, delivered to CloudWatch.
 //!
-//! - [`metrics`]: the metrics catalogue of DESIGN section 6 computed per
+//! - [`metrics`]: the metrics catalogue of docs/metrics.md, computed per
 //!   closed window from committed data ([`metrics::catalogue`]), printed
 //!   as a table, JSON or Embedded Metric Format ([`metrics::emf`]), and
 //!   pushed with PutMetricData exactly once per window

@@ -48,7 +48,7 @@ async fn a_frozen_broker_means_waiting_then_going_on() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Tansu::start();
     // Follow mode: a session longer than the outage keeps the group stable
-    // (tansu 0.6 never evicts a member whose session ran out, see README).
+    // (tansu 0.6 never evicts a member whose session ran out, see docs/sources.md).
     create_topic(&broker, "steady", 2).await;
     let lake = dir.path().join("follow").display().to_string();
     let mut args = ingest_args(&broker, "steady", &lake, &["--follow", "--group", "steady", "--commit-interval", "1s"]);

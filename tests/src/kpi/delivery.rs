@@ -15,7 +15,7 @@ fn alarms_and_dashboards_are_synced_as_declared() {
     let cw = Ministack::start();
     let env = cw.env();
     let declared = root().join("dashboards/alarms.toml").display().to_string();
-    let sync = |config: &str| authlake_env_ok(&["alarms", "sync", "--lake", &lake, "--config", config], &env);
+    let sync = |config: &str| authlake_env_ok(&["alarms", "sync", "--lake", &lake, "--alarms", config], &env);
     let first = sync(&declared);
     assert!(first.contains("alarms: 7 created, 0 updated, 0 unchanged, 0 deleted"), "{first}");
     let second = sync(&declared);
@@ -46,7 +46,7 @@ fn alarms_and_dashboards_are_synced_as_declared() {
     assert!(third.contains("alarms: 0 created, 1 updated, 5 unchanged, 1 deleted"), "{third}");
     assert!(!names(&cw).contains(&"authlake/heartbeat".to_string()));
     let list: Vec<Value> = serde_json::from_str(&authlake_env_ok(
-        &["alarms", "list", "--lake", &lake, "--config", &edited_path.display().to_string(), "--format", "json"],
+        &["alarms", "list", "--lake", &lake, "--alarms", &edited_path.display().to_string(), "--format", "json"],
         &env,
     ))
     .unwrap();
@@ -89,7 +89,7 @@ fn backtest_reports_when_alarms_would_have_fired() {
     let (lake, _) = generated_lake(dir.path(), 60_000, 5, "2026-11-20T00:00:00Z");
     let declared = root().join("dashboards/alarms.toml").display().to_string();
     let out = authlake_ok(&[
-        "alarms", "backtest", "--lake", &lake, "--config", &declared, "--since", "2026-11-14", "--until", "2026-11-20", "--format", "json",
+        "alarms", "backtest", "--lake", &lake, "--alarms", &declared, "--since", "2026-11-14", "--until", "2026-11-20", "--format", "json",
     ]);
     let results: Vec<Value> = serde_json::from_str(&out).unwrap();
     let by_name = |n: &str| results.iter().find(|r| r["name"] == n).unwrap_or_else(|| panic!("{n} missing"));

@@ -11,7 +11,7 @@ use super::{generated_lake, hours_ago};
 use crate::support::{authlake_env, authlake_env_ok, authlake_ok, duckdb, walk, Ministack};
 
 /// Per hour and pool, from the Parquet files by DuckDB: the catalogue's
-/// definitions (DESIGN section 6) written independently of authlake's SQL.
+/// definitions (docs/metrics.md) written independently of authlake's SQL.
 fn duckdb_hourly(lake: &str) -> BTreeMap<(i64, String, String), f64> {
     let out = duckdb(&format!(
         r#"

@@ -6,7 +6,7 @@ use authlake_core::partition::PartitionKey;
 use authlake_ingest::lake::commit::{AddedFile, CommitLog, TableKind};
 use authlake_ingest::Lake;
 
-use super::{apply, live_files, read_file, stage, MaintainError};
+use super::{apply, live_files, read_table_file, stage, MaintainError};
 
 /// What compaction did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub async fn compact(lake: &Lake, closed_before_day: i32, target_bytes: u64, onl
         for g in groups.into_iter().filter(|g| g.len() > 1) {
             let mut batches = Vec::new();
             for f in &g {
-                batches.extend(read_file(lake, &f.path).await?);
+                batches.extend(read_table_file(lake, &f.path, TableKind::Events).await?);
                 removed.push(f.path.clone());
             }
             let Some(schema) = batches.first().map(|b| b.schema()) else { continue };

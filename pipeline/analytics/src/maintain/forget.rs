@@ -15,7 +15,7 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::json;
 
-use super::{apply, live_files, read_file, stage, MaintainError, Staged};
+use super::{apply, live_files, read_table_file, stage, MaintainError, Staged};
 use crate::context::{lake_context_utf8, run_sql};
 use crate::export::user_predicate;
 
@@ -70,7 +70,7 @@ async fn rewrite(
 ) -> Result<u64, MaintainError> {
     let mut erased = 0;
     for f in files {
-        let batches = read_file(lake, &f.path).await?;
+        let batches = read_table_file(lake, &f.path, table).await?;
         let Some(schema) = batches.first().map(|b| b.schema()) else { continue };
         let mut kept = Vec::new();
         let mut dropped = 0;

@@ -3,7 +3,7 @@
 //! Every change is one commit that adds the new files and removes the old
 //! ones; the old files are deleted right after it, so readers of the
 //! commit log see the change atomically and directory readers see it once
-//! the command returns (DESIGN section 5).
+//! the command returns (docs/lake.md).
 //!
 //! - [`retention`]: drop whole expired partitions.
 //! - [`forget`]: erase one person's rows and dead letters.
@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use authlake_core::schema::conform_events;
 use authlake_ingest::lake::commit::{AddedFile, Commit, CommitLog, TableKind};
 use authlake_ingest::lake::{Lake, LakeError};
 use authlake_ingest::sink::{staging_name, writer_properties};
@@ -45,11 +46,25 @@ pub enum MaintainError {
 pub const MAINTAIN_WRITER: &str = "maintain";
 
 /// Reads a whole Parquet file of the lake.
-pub async fn read_file(lake: &Lake, path: &str) -> Result<Vec<RecordBatch>, MaintainError> {
+async fn read_file(lake: &Lake, path: &str) -> Result<Vec<RecordBatch>, MaintainError> {
     let err = |reason: String| MaintainError::Read { path: path.to_string(), reason };
     let bytes = lake.store.get(&Path::from(path)).await.map_err(|e| err(e.to_string()))?.bytes().await.map_err(|e| err(e.to_string()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| err(e.to_string()))?;
     reader.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))
+}
+
+/// The batches of a file of `table`; `events` files of an older column
+/// set come with the current file schema (later columns null), so files
+/// of several versions can be rewritten into one.
+pub async fn read_table_file(lake: &Lake, path: &str, table: TableKind) -> Result<Vec<RecordBatch>, MaintainError> {
+    let batches = read_file(lake, path).await?;
+    match table {
+        TableKind::Events => batches
+            .into_iter()
+            .map(|b| conform_events(b).map_err(|e| MaintainError::Read { path: path.to_string(), reason: e.to_string() }))
+            .collect(),
+        _ => Ok(batches),
+    }
 }
 
 /// A new file, staged, with the directory it goes to.
@@ -71,7 +86,7 @@ pub async fn stage(lake: &Lake, dir: &str, table: TableKind, schema: SchemaRef, 
     }
     w.close().await.map_err(perr)?;
     let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
-    Ok(Staged { dir: dir.to_string(), file: AddedFile { path: String::new(), staging: Some(staging.to_string()), table, rows, bytes } })
+    Ok(Staged { dir: dir.to_string(), file: AddedFile::staged(staging.to_string(), table, rows, bytes) })
 }
 
 /// Commits `added` and `removed`, moves the new files into place and

@@ -1,6 +1,6 @@
 //! `authlake alarms sync|list|backtest`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use authlake_analytics::lake_context;
 use authlake_ingest::Lake;
@@ -10,11 +10,37 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use super::{parse_time, MetricsFormat};
+use crate::exit::{Exit, ExitContext};
 
 #[derive(Debug, Args)]
 pub struct AlarmsArgs {
+    /// The declared alarms (TOML) [default: ./dashboards/alarms.toml if present, else the built-in ones].
+    #[arg(long, global = true, env = "AUTHLAKE_ALARMS")]
+    pub alarms: Option<PathBuf>,
     #[command(subcommand)]
     pub action: AlarmsAction,
+}
+
+impl AlarmsArgs {
+    /// The subcommand's `--lake`.
+    pub fn lake_mut(&mut self) -> &mut Option<String> {
+        match &mut self.action {
+            AlarmsAction::Sync(c) => &mut c.lake,
+            AlarmsAction::List(l) => &mut l.common.lake,
+            AlarmsAction::Backtest(b) => &mut b.common.lake,
+        }
+    }
+
+    /// The declared alarms: `--alarms`, else `./dashboards/alarms.toml`,
+    /// else the built-in ones.
+    fn declared(&self) -> anyhow::Result<AlarmConfig> {
+        let default = Path::new("dashboards/alarms.toml");
+        Ok(match &self.alarms {
+            Some(path) => AlarmConfig::load(path).exit_code(Exit::Usage)?,
+            None if default.exists() => AlarmConfig::load(default).exit_code(Exit::Usage)?,
+            None => AlarmConfig::builtin(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,9 +55,9 @@ pub enum AlarmsAction {
 
 #[derive(Debug, Args)]
 pub struct AlarmsCommon {
-    /// Lake (its user pools are the alarms' dimensions).
-    #[arg(long)]
-    pub lake: String,
+    /// Lake (its user pools are the alarms' dimensions) [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -58,12 +84,11 @@ pub struct AlarmsBacktest {
     pub format: MetricsFormat,
 }
 
-pub async fn run_alarms(args: AlarmsArgs, file: Option<PathBuf>) -> anyhow::Result<()> {
-    let path = file.unwrap_or_else(|| PathBuf::from("dashboards/alarms.toml"));
-    let config = AlarmConfig::load(&path)?;
+pub async fn run_alarms(args: AlarmsArgs) -> anyhow::Result<()> {
+    let config = args.declared()?;
     match args.action {
         AlarmsAction::Sync(c) => {
-            let lake = Lake::open(&c.lake, false)?;
+            let lake = Lake::open(crate::cli::lake(&c.lake)?, false)?;
             let specs = specs(&config, &lake).await?;
             let cw = client(&ClientOptions::default()).await;
             let r = alarm_sync::sync(&cw, &config.prefix, &specs).await?;
@@ -81,7 +106,7 @@ pub async fn run_alarms(args: AlarmsArgs, file: Option<PathBuf>) -> anyhow::Resu
             );
         }
         AlarmsAction::List(l) => {
-            let lake = Lake::open(&l.common.lake, false)?;
+            let lake = Lake::open(crate::cli::lake(&l.common.lake)?, false)?;
             let specs = specs(&config, &lake).await?;
             let cw = client(&ClientOptions::default()).await;
             let deployed = alarm_sync::deployed(&cw, &config.prefix).await?;
@@ -115,13 +140,13 @@ pub async fn run_alarms(args: AlarmsArgs, file: Option<PathBuf>) -> anyhow::Resu
         }
         AlarmsAction::Backtest(b) => {
             let now = Utc::now();
-            let lake = Lake::open(&b.common.lake, false)?;
+            let lake = Lake::open(crate::cli::lake(&b.common.lake)?, false)?;
             let since = parse_time(&b.since, now)?;
             let until = b.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(now);
             let ctx = lake_context(&lake).await?;
             let mut results = Vec::new();
             for a in &config.alarms {
-                eprintln!("authlake: replaying {} over {since} .. {until}", a.name);
+                tracing::info!("replaying {} over {since} .. {until}", a.name);
                 results.push(backtest::backtest(&ctx, a, since, until).await?);
             }
             if b.format == MetricsFormat::Json {

@@ -18,6 +18,16 @@ pub struct DashboardsArgs {
     pub action: DashboardsAction,
 }
 
+impl DashboardsArgs {
+    /// The subcommand's `--lake`.
+    pub fn lake_mut(&mut self) -> &mut Option<String> {
+        match &mut self.action {
+            DashboardsAction::Sync(s) => &mut s.lake,
+            DashboardsAction::Render(r) => &mut r.lake,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DashboardsAction {
     /// Put the dashboards of dashboards/*.json to CloudWatch, filled in for the lake's user pools.
@@ -28,9 +38,9 @@ pub enum DashboardsAction {
 
 #[derive(Debug, Args)]
 pub struct DashboardsSync {
-    /// Lake (its user pools fill in the dimensions).
-    #[arg(long)]
-    pub lake: String,
+    /// Lake (its user pools fill in the dimensions) [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Directory of dashboard bodies [default: the built-in ones].
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -44,9 +54,9 @@ pub struct DashboardsSync {
 
 #[derive(Debug, Args)]
 pub struct DashboardsRender {
-    /// Lake to report on.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake to report on [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Output HTML file.
     #[arg(long, default_value = "report.html")]
     pub out: PathBuf,
@@ -58,7 +68,7 @@ pub struct DashboardsRender {
 pub async fn run_dashboards(args: DashboardsArgs, config: &MetricsConfig) -> anyhow::Result<()> {
     match args.action {
         DashboardsAction::Sync(s) => {
-            let lake = Lake::open(&s.lake, false)?;
+            let lake = Lake::open(crate::cli::lake(&s.lake)?, false)?;
             let pools = authlake_kpi::lake_pools(&lake).await?;
             let namespace = s.namespace.or(config.namespace.clone()).unwrap_or_else(|| authlake_kpi::DEFAULT_NAMESPACE.into());
             let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).unwrap_or_else(|_| "us-east-1".into());
@@ -83,7 +93,7 @@ pub async fn run_dashboards(args: DashboardsArgs, config: &MetricsConfig) -> any
             );
         }
         DashboardsAction::Render(r) => {
-            let lake = Lake::open(&r.lake, false)?;
+            let lake = Lake::open(crate::cli::lake(&r.lake)?, false)?;
             write_report(&lake, &r.out, r.legacy_users.or(config.legacy_users)).await?;
             println!("wrote {}", r.out.display());
         }

@@ -8,7 +8,6 @@ mod dashboards;
 pub use alarms::{run_alarms, AlarmsArgs};
 pub use dashboards::{run_dashboards, write_report, DashboardsArgs};
 
-use anyhow::Context;
 use authlake_ingest::Lake;
 use authlake_kpi::cloudwatch::{client, ClientOptions};
 use authlake_kpi::metrics::catalogue::{DEFAULT_LATENESS_MINUTES, DEFAULT_MAX_CLIENTS_PER_POOL};
@@ -31,9 +30,9 @@ pub enum MetricsFormat {
 
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
-    /// Lake: a directory or s3://bucket/prefix.
-    #[arg(long)]
-    pub lake: String,
+    /// Lake: a directory or s3://bucket/prefix [default: AUTHLAKE_LAKE, else `lake` in the config file].
+    #[arg(long, env = "AUTHLAKE_LAKE")]
+    pub lake: Option<String>,
     /// Window length: 1m, 5m, 1h, 1d [default: 1h, or [metrics] window].
     #[arg(long)]
     pub window: Option<String>,
@@ -46,6 +45,12 @@ pub struct MetricsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: MetricsFormat,
+    /// Only these metrics (names as in CloudWatch, comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', conflicts_with = "push")]
+    pub metric: Vec<String>,
+    /// Only this user pool's metrics (and none of the lake-wide ones).
+    #[arg(long, conflicts_with = "push")]
+    pub pool: Option<String>,
     /// Push closed windows to CloudWatch (PutMetricData), each exactly once.
     #[arg(long)]
     pub push: bool,
@@ -71,14 +76,7 @@ pub struct MetricsArgs {
 
 /// Parses an instant: RFC 3339, `YYYY-MM-DD`, or an age (`30d`, `12h`) before `now`.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
-    }
-    let age = parse_duration(s).with_context(|| format!("invalid time {s:?}: use RFC 3339, YYYY-MM-DD or an age like 7d"))?;
-    Ok(now - Duration::from_std(age)?)
+    crate::time::parse_time(s, now, false)
 }
 
 /// The lateness allowance: the given duration, or the default 15 minutes.
@@ -114,10 +112,22 @@ fn catalogue_options(args: &MetricsArgs, config: &MetricsConfig, now: DateTime<U
 
 pub async fn run_metrics(args: MetricsArgs, config: &MetricsConfig) -> anyhow::Result<()> {
     let now = Utc::now();
-    let lake = Lake::open(&args.lake, false)?;
+    let lake = Lake::open(crate::cli::lake(&args.lake)?, false)?;
     let opts = catalogue_options(&args, config, now)?;
     let namespace = args.namespace.clone().or(config.namespace.clone()).unwrap_or_else(|| authlake_kpi::DEFAULT_NAMESPACE.into());
-    let points = compute(&lake, &opts).await?;
+    let mut points = compute(&lake, &opts).await?;
+    if !args.metric.is_empty() {
+        let known: Vec<&str> = authlake_kpi::metrics::CATALOGUE.iter().map(|m| m.name).collect();
+        for m in &args.metric {
+            if !known.contains(&m.as_str()) {
+                return Err(crate::exit::coded(crate::exit::Exit::Usage, format!("no metric {m:?}; the catalogue has {}", known.join(", "))));
+            }
+        }
+        points.retain(|p| args.metric.contains(&p.metric));
+    }
+    if let Some(pool) = &args.pool {
+        points.retain(|p| p.dimensions.iter().any(|(k, v)| k == "UserPoolId" && v == pool));
+    }
     if args.push {
         let reconcile_after = match args.reconcile_after.as_deref() {
             Some(s) => Duration::from_std(parse_duration(s)?)?,
@@ -153,8 +163,8 @@ pub fn print_push_report(r: &PushReport, namespace: &str, json: bool) {
         println!("pushed {} provisional data of open windows to {namespace}/Provisional", r.provisional_data_sent);
     }
     if let (Some(first), Some(last)) = (r.windows_out_of_range.first(), r.windows_out_of_range.last()) {
-        eprintln!(
-            "authlake: {} windows from {first} to {last} not pushed: CloudWatch takes data from the last two weeks up to two hours ahead only",
+        tracing::warn!(
+            "{} windows from {first} to {last} not pushed: CloudWatch takes data from the last two weeks up to two hours ahead only",
             r.windows_out_of_range.len()
         );
     }
@@ -201,11 +211,11 @@ impl PushOnce {
         match self.run().await {
             Ok(r) if r.failed.is_none() => {
                 if r.windows_pushed > 0 {
-                    eprintln!("authlake: pushed {} closed windows ({} data) to CloudWatch {}", r.windows_pushed, r.data_sent, self.namespace);
+                    tracing::info!("pushed {} closed windows ({} data) to CloudWatch {}", r.windows_pushed, r.data_sent, self.namespace);
                 }
             }
-            Ok(r) => eprintln!("authlake: metrics push incomplete, retried later: {}", r.failed.unwrap_or_default()),
-            Err(e) => eprintln!("authlake: metrics push failed, retried later: {e:#}"),
+            Ok(r) => tracing::warn!("metrics push incomplete, retried later: {}", r.failed.unwrap_or_default()),
+            Err(e) => tracing::warn!("metrics push failed, retried later: {e:#}"),
         }
     }
 }

@@ -1,19 +1,20 @@
 //! Cognito user-activity log export (threat-protection logs).
 
+use authlake_core::event::EventType;
 use serde_json::Value;
 
 use super::value::{at, epoch_millis, event_response, flag, java_date, region_of_pool, risk_decision, risk_level, text};
 use super::{mfa, Normalized, Record};
 
 /// Activity-log `eventType` → `event_type`.
-fn event_type(word: Option<&str>, federated: bool) -> &'static str {
+fn event_type(word: Option<&str>, federated: bool) -> EventType {
     match word.map(str::to_ascii_lowercase).as_deref() {
-        Some("signin") | Some("sign_in") if federated => "federated_sign_in",
-        Some("signin") | Some("sign_in") => "sign_in",
-        Some("signup") | Some("sign_up") => "sign_up",
-        Some("forgotpassword") | Some("forgot_password") => "password_reset",
-        Some("passwordchange") | Some("password_change") => "password_change",
-        _ => "other",
+        Some("signin") | Some("sign_in") if federated => EventType::FederatedSignIn,
+        Some("signin") | Some("sign_in") => EventType::SignIn,
+        Some("signup") | Some("sign_up") => EventType::SignUp,
+        Some("forgotpassword") | Some("forgot_password") => EventType::PasswordReset,
+        Some("passwordchange") | Some("password_change") => EventType::PasswordChange,
+        _ => EventType::Other,
     }
 }
 
@@ -27,7 +28,8 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     let mut e = rec.base_event(text(get("eventId")), own_time, "cognito_activity_log");
     let notification = text(v.get("eventSource")).is_some_and(|s| s.eq_ignore_ascii_case("USER_NOTIFICATION"));
     let provider = text(get("idpName"));
-    e.event_type = event_type(text(get("eventType")).as_deref(), provider.is_some()).to_string();
+    e.event_name = text(get("eventType"));
+    e.event_type = event_type(e.event_name.as_deref(), provider.is_some()).to_string();
     e.outcome = if notification { Some("failure".into()) } else { event_response(get("eventResponse")) };
     e.user_pool_id = text(get("userPoolId")).or_else(|| text(at(v, &["logSourceId", "userPoolId"])));
     e.aws_region = region_of_pool(e.user_pool_id.as_deref());

@@ -1,5 +1,6 @@
 //! AdminListUserAuthEvents items (`AuthEventType`).
 
+use authlake_core::event::EventType;
 use super::value::{at, epoch_seconds_or_iso, event_response, flag, region_of_pool, risk_decision, risk_level, text};
 use super::{mfa, Normalized, Record};
 
@@ -7,12 +8,13 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     let v = rec.value;
     let own_time = epoch_seconds_or_iso(v.get("CreationDate"));
     let mut e = rec.base_event(text(v.get("EventId")), own_time, "cognito_auth_event");
-    e.event_type = match text(v.get("EventType")).map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("signin") => "sign_in",
-        Some("signup") => "sign_up",
-        Some("forgotpassword") => "password_reset",
-        Some("passwordchange") => "password_change",
-        _ => "other",
+    e.event_name = text(v.get("EventType"));
+    e.event_type = match e.event_name.as_ref().map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("signin") => EventType::SignIn,
+        Some("signup") => EventType::SignUp,
+        Some("forgotpassword") => EventType::PasswordReset,
+        Some("passwordchange") => EventType::PasswordChange,
+        _ => EventType::Other,
     }
     .to_string();
     e.outcome = event_response(v.get("EventResponse"));

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::value::{flag, integer, iso_time, text};
 use super::{Normalized, Record};
-use authlake_core::event::{category_of, known_event_type};
+use authlake_core::columns::{column, FieldMut};
+use authlake_core::event::{category_of, known_event_type, Category};
 
 /// Canonical records are flat objects with a snake_case `event_type`.
 pub(crate) fn looks_canonical(v: &Value) -> bool {
@@ -41,37 +42,24 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     }
     e.raw = None;
     e.event_type = event_type.to_string();
-    e.outcome = s("outcome").map(|o| o.to_ascii_lowercase());
-    e.user_pool_id = s("user_pool_id");
-    e.client_id = s("client_id");
-    e.aws_region = s("aws_region");
-    e.account_id = s("account_id");
-    e.username = s("username");
-    e.user_sub = s("user_sub");
-    e.email = s("email");
-    e.tenant_id = s("tenant_id").or(e.tenant_id);
-    e.ip_address = s("ip_address");
-    e.country = s("country");
-    e.city = s("city");
-    e.device_name = s("device_name");
-    e.user_agent = s("user_agent");
-    e.auth_flow = s("auth_flow");
-    e.challenge_name = s("challenge_name");
-    e.mfa_challenged = b("mfa_challenged");
-    e.mfa_passed = b("mfa_passed");
-    e.mfa_method = s("mfa_method");
-    e.new_device = b("new_device");
-    e.risk_level = s("risk_level");
-    e.risk_decision = s("risk_decision");
-    e.compromised_credentials = b("compromised_credentials");
-    e.error_code = s("error_code");
-    e.provider_name = s("provider_name");
-    e.provider_type = s("provider_type");
-    e.migration_source = s("migration_source");
-    if e.migration_source.is_none() && category_of(event_type) == "migration" {
+    // Every other column canonical input may carry, by kind.
+    let tenant_default = e.tenant_id.take();
+    for (name, field) in e.fields_mut() {
+        if !column(name).is_some_and(|c| c.spec.from_input) {
+            continue;
+        }
+        match field {
+            FieldMut::Opt(f) => *f = s(name),
+            FieldMut::Flag(f) => *f = b(name),
+            FieldMut::Int(f) => *f = integer(v.get(name)),
+            // Required columns are read above, with their own rules.
+            FieldMut::Text(_) | FieldMut::Time(_) => {}
+        }
+    }
+    e.outcome = e.outcome.map(|o| o.to_ascii_lowercase());
+    e.tenant_id = e.tenant_id.or(tenant_default);
+    if e.migration_source.is_none() && category_of(event_type) == Category::Migration.as_str() {
         e.migration_source = rec.ctx.defaults.migration_source.clone();
     }
-    e.migration_status = s("migration_status");
-    e.token_size_bytes = integer(v.get("token_size_bytes"));
     Normalized::Event(Box::new(e))
 }

@@ -1,6 +1,7 @@
 //! CloudTrail records for `cognito-idp.amazonaws.com`: single records, the
 //! records of a batch file, and the EventBridge wrapper.
 
+use authlake_core::event::{EventType, Outcome};
 use authlake_core::AuthEvent;
 use serde_json::Value;
 
@@ -33,6 +34,7 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
     };
     let own_time = text(ct.get("eventTime")).and_then(|s| iso_time(&s));
     let mut e = rec.base_event(text(ct.get("eventID")), own_time, "cloudtrail");
+    e.event_name = Some(name.clone());
     let req = ct.get("requestParameters").filter(|r| r.is_object());
     let resp = ct.get("responseElements").filter(|r| r.is_object());
     let extra = ct.get("additionalEventData");
@@ -67,14 +69,14 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
         }
         "SignUp" | "AdminCreateUser" | "ConfirmSignUp" | "AdminConfirmSignUp" => {
             let suppress = rp("messageAction").is_some_and(|a| a.eq_ignore_ascii_case("SUPPRESS"));
-            e.event_type = if name == "AdminCreateUser" && suppress { "bulk_import" } else { "sign_up" }.into();
+            e.event_type = if name == "AdminCreateUser" && suppress { EventType::BulkImport } else { EventType::SignUp }.into();
             if name.contains("Confirm") {
                 e.auth_flow = Some("confirm".into());
             }
             e.outcome = Some(plain_outcome(&e));
         }
         "ForgotPassword" | "ConfirmForgotPassword" | "AdminResetUserPassword" => {
-            e.event_type = "password_reset".into();
+            e.event_type = EventType::PasswordReset.into();
             if name == "ConfirmForgotPassword" {
                 e.auth_flow = Some("confirm".into());
                 e.challenge_name = None;
@@ -82,15 +84,15 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
             e.outcome = Some(plain_outcome(&e));
         }
         "ChangePassword" | "AdminSetUserPassword" => {
-            e.event_type = "password_change".into();
+            e.event_type = EventType::PasswordChange.into();
             e.outcome = Some(plain_outcome(&e));
         }
         "GlobalSignOut" | "AdminUserGlobalSignOut" | "RevokeToken" => {
-            e.event_type = "sign_out".into();
+            e.event_type = EventType::SignOut.into();
             e.outcome = Some(plain_outcome(&e));
         }
         "AdminLinkProviderForUser" => {
-            e.event_type = "federation_link".into();
+            e.event_type = EventType::FederationLink.into();
             let source_user = req.and_then(|r| r.get("sourceUser"));
             e.provider_name = source_user.and_then(|s| text(s.get("providerName")));
             e.provider_type = e.provider_name.as_deref().and_then(social_provider_type);
@@ -100,14 +102,14 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
             e.outcome = Some(plain_outcome(&e));
         }
         "AdminDisableProviderForUser" => {
-            e.event_type = "federation_unlink".into();
+            e.event_type = EventType::FederationUnlink.into();
             e.provider_name = req.and_then(|r| text_at(r, &["user", "providerName"]));
             e.provider_type = e.provider_name.as_deref().and_then(social_provider_type);
             e.outcome = Some(plain_outcome(&e));
         }
         hosted if hosted.contains('_') => hosted_ui(&mut e, hosted, extra),
         _ => {
-            e.event_type = "other".into();
+            e.event_type = EventType::Other.into();
             e.outcome = Some(plain_outcome(&e));
         }
     }
@@ -119,9 +121,9 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
 /// Cognito's per-user attempt limit, a failure.
 fn plain_outcome(e: &AuthEvent) -> String {
     match e.error_code.as_deref() {
-        None => "success",
-        Some("TooManyRequestsException") => "throttled",
-        Some(_) => "failure",
+        None => Outcome::Success,
+        Some("TooManyRequestsException") => Outcome::Throttled,
+        Some(_) => Outcome::Failure,
     }
     .into()
 }
@@ -133,7 +135,7 @@ fn is_refresh_flow(flow: Option<&str>) -> bool {
 /// InitiateAuth-style rules: error, tokens, or the next challenge.
 fn auth_call(e: &mut AuthEvent, resp: Option<&Value>) {
     let refresh = is_refresh_flow(e.auth_flow.as_deref());
-    e.event_type = if refresh { "token_refresh" } else { "sign_in" }.into();
+    e.event_type = if refresh { EventType::TokenRefresh } else { EventType::SignIn }.into();
     if e.error_code.is_some() {
         e.outcome = Some(plain_outcome(e));
         return;
@@ -141,30 +143,30 @@ fn auth_call(e: &mut AuthEvent, resp: Option<&Value>) {
     let tokens = resp.is_some_and(|r| r.get("authenticationResult").is_some_and(|t| !t.is_null()));
     let next = resp.and_then(|r| text(r.get("challengeName")));
     e.outcome = Some(match (tokens, next) {
-        (true, _) => "success".into(),
+        (true, _) => Outcome::Success.into(),
         (false, Some(c)) if mfa::is_mfa_challenge(&c) => {
-            e.event_type = "mfa_challenge".into();
+            e.event_type = EventType::MfaChallenge.into();
             e.mfa_challenged = Some(true);
             e.mfa_method = mfa::mfa_method(&c);
             e.challenge_name = Some(c);
-            "in_progress".into()
+            Outcome::InProgress.into()
         }
         (false, Some(c)) => {
             e.challenge_name = Some(c);
-            "in_progress".into()
+            Outcome::InProgress.into()
         }
         // No response recorded: SRP never completes in InitiateAuth; other
         // flows without an error did.
         (false, None) if e.auth_flow.as_deref() == Some("USER_SRP_AUTH") && e.challenge_name.is_none() => {
-            "in_progress".into()
+            Outcome::InProgress.into()
         }
-        (false, None) => "success".into(),
+        (false, None) => Outcome::Success.into(),
     });
 }
 
 /// RespondToAuthChallenge answering an MFA challenge.
 fn mfa_response(e: &mut AuthEvent, asked: &str, resp: Option<&Value>) {
-    e.event_type = "mfa_response".into();
+    e.event_type = EventType::MfaResponse.into();
     e.challenge_name = Some(asked.to_string());
     e.mfa_challenged = Some(true);
     e.mfa_method = mfa::mfa_method(asked);
@@ -178,13 +180,13 @@ fn mfa_response(e: &mut AuthEvent, asked: &str, resp: Option<&Value>) {
     match next {
         // SELECT_MFA_TYPE answered: the chosen factor is challenged next.
         Some(c) if !tokens && mfa::is_mfa_challenge(&c) => {
-            e.event_type = "mfa_challenge".into();
+            e.event_type = EventType::MfaChallenge.into();
             e.mfa_method = mfa::mfa_method(&c);
             e.challenge_name = Some(c);
-            e.outcome = Some("in_progress".into());
+            e.outcome = Some(Outcome::InProgress.into());
         }
         _ => {
-            e.outcome = Some("success".into());
+            e.outcome = Some(Outcome::Success.into());
             e.mfa_passed = Some(true);
         }
     }
@@ -199,23 +201,23 @@ fn hosted_ui(e: &mut AuthEvent, name: &str, extra: Option<&Value>) {
     });
     let grant = hosted_param(extra, "grant_type");
     e.event_type = match name {
-        "Login_POST" => "sign_in",
-        "SAML2Response_POST" | "IdpResponse_GET" | "IdpResponse_POST" | "OIDCResponse_GET" => "federated_sign_in",
-        "Token_POST" if grant.as_deref() == Some("refresh_token") => "token_refresh",
-        "Logout_GET" | "Logout_POST" => "sign_out",
-        "Signup_POST" | "Confirm_POST" => "sign_up",
-        "ForgotPassword_POST" | "ConfirmForgotPassword_POST" | "ResetPassword_POST" => "password_reset",
-        _ => "other",
+        "Login_POST" => EventType::SignIn,
+        "SAML2Response_POST" | "IdpResponse_GET" | "IdpResponse_POST" | "OIDCResponse_GET" => EventType::FederatedSignIn,
+        "Token_POST" if grant.as_deref() == Some("refresh_token") => EventType::TokenRefresh,
+        "Logout_GET" | "Logout_POST" => EventType::SignOut,
+        "Signup_POST" | "Confirm_POST" => EventType::SignUp,
+        "ForgotPassword_POST" | "ConfirmForgotPassword_POST" | "ResetPassword_POST" => EventType::PasswordReset,
+        _ => EventType::Other,
     }
     .into();
     e.auth_flow = Some(name.to_string());
     e.provider_name = hosted_param(extra, "identity_provider");
     e.outcome = Some(
         match (e.error_code.as_deref(), status) {
-            (Some("TooManyRequestsException"), _) | (_, Some(429)) => "throttled",
-            (Some(_), _) => "failure",
-            (None, Some(s)) if s >= 400 => "failure",
-            _ => "success",
+            (Some("TooManyRequestsException"), _) | (_, Some(429)) => Outcome::Throttled,
+            (Some(_), _) => Outcome::Failure,
+            (None, Some(s)) if s >= 400 => Outcome::Failure,
+            _ => Outcome::Success,
         }
         .into(),
     );

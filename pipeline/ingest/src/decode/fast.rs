@@ -11,73 +11,61 @@
 //! its lenient readings and its dead letters.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use authlake_core::columns::{flag, opt, PartitionedRows, RowRef};
-use authlake_core::event::{category_of, known_event_type};
+use authlake_core::columns::{kind_index, slot, Kind, PartitionedRows, RowRef, COLUMNS, FLAGS, INTS, OPT, TEXT, TIMES};
+use authlake_core::event::{category_of, known_event_type, Category};
+use authlake_core::schema::PARTITION_COLUMNS;
 use authlake_core::position::derived_event_id;
 
 use super::value::{iso_time, text_str};
 use super::PayloadContext;
 
-/// What a key of a canonical object feeds.
+/// What a key of a canonical object feeds: a column's slot in the row, by
+/// kind, or one of the two keys that are not file columns.
 #[derive(Clone, Copy)]
 enum Key {
-    EventId,
-    EventTime,
-    EventTimeSource,
-    EventType,
-    Category,
+    Text(usize),
+    Time(usize),
     Opt(usize),
     Flag(usize),
-    TokenSize,
-    /// Columns authlake sets itself (`source`, `raw`, ...): read and dropped.
+    Int(usize),
+    /// `category`: checked against `event_type`.
+    Category,
+    /// Columns authlake sets itself (`source`, `raw`, ...) and
+    /// `event_date`: read and dropped.
     Ignored,
 }
 
-/// Every key a canonical object may have, in byte order: writers that
-/// sort their keys (authlake's own, `jq -S`, most serializers' sorted
-/// maps) are matched by one comparison per key, others by binary search.
-const KEYS: [(&[u8], Key); 39] = [
-    (b"account_id", Key::Opt(4)),
-    (b"auth_flow", Key::Opt(14)),
-    (b"aws_region", Key::Opt(3)),
-    (b"category", Key::Category),
-    (b"challenge_name", Key::Opt(15)),
-    (b"city", Key::Opt(11)),
-    (b"client_id", Key::Opt(2)),
-    (b"compromised_credentials", Key::Flag(3)),
-    (b"country", Key::Opt(10)),
-    (b"device_name", Key::Opt(12)),
-    (b"email", Key::Opt(7)),
-    (b"error_code", Key::Opt(19)),
-    (b"event_date", Key::Ignored),
-    (b"event_id", Key::EventId),
-    (b"event_time", Key::EventTime),
-    (b"event_time_source", Key::EventTimeSource),
-    (b"event_type", Key::EventType),
-    (b"ingest_time", Key::Ignored),
-    (b"ip_address", Key::Opt(9)),
-    (b"mfa_challenged", Key::Flag(0)),
-    (b"mfa_method", Key::Opt(16)),
-    (b"mfa_passed", Key::Flag(1)),
-    (b"migration_source", Key::Opt(22)),
-    (b"migration_status", Key::Opt(23)),
-    (b"new_device", Key::Flag(2)),
-    (b"outcome", Key::Opt(0)),
-    (b"provider_name", Key::Opt(20)),
-    (b"provider_type", Key::Opt(21)),
-    (b"raw", Key::Ignored),
-    (b"risk_decision", Key::Opt(18)),
-    (b"risk_level", Key::Opt(17)),
-    (b"source", Key::Ignored),
-    (b"source_format", Key::Ignored),
-    (b"tenant_id", Key::Opt(8)),
-    (b"token_size_bytes", Key::TokenSize),
-    (b"user_agent", Key::Opt(13)),
-    (b"user_pool_id", Key::Opt(1)),
-    (b"user_sub", Key::Opt(6)),
-    (b"username", Key::Opt(5)),
-];
+/// Every key a canonical object may have, in byte order, from the column
+/// declaration: writers that sort their keys (authlake's own, `jq -S`,
+/// most serializers' sorted maps) are matched by one comparison per key,
+/// others by binary search. A key's index here is also its bit in the
+/// duplicate check.
+static KEYS: LazyLock<Vec<(&'static [u8], Key)>> = LazyLock::new(|| {
+    let mut keys: Vec<(&'static [u8], Key)> = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let at = kind_index(i);
+            let key = match c.kind {
+                _ if !c.spec.from_input => Key::Ignored,
+                Kind::Text => Key::Text(at),
+                Kind::Time => Key::Time(at),
+                Kind::Opt => Key::Opt(at),
+                Kind::Flag => Key::Flag(at),
+                Kind::Int => Key::Int(at),
+            };
+            (c.name.as_bytes(), key)
+        })
+        .collect();
+    let [category, event_date] = PARTITION_COLUMNS;
+    keys.push((category.as_bytes(), Key::Category));
+    keys.push((event_date.as_bytes(), Key::Ignored));
+    keys.sort_by_key(|(name, _)| *name);
+    assert!(keys.len() <= 64, "the duplicate check keeps one bit per key");
+    keys
+});
 
 /// Keys after the previous one compared in place before a binary search.
 const LOOKAHEAD: usize = 4;
@@ -230,14 +218,14 @@ impl<'a> Scan<'a> {
     /// few after it are compared in place first: a sorted writer's next
     /// key, or the one after keys it left out (canonical rows carry no
     /// `category`, `source`, ...).
-    fn known_key(&mut self, next: usize) -> Option<usize> {
+    fn known_key(&mut self, keys: &[(&[u8], Key)], next: usize) -> Option<usize> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
         }
         let rest = &self.b[self.i + 1..];
-        let (mut index, end) = (next, KEYS.len().min(next + LOOKAHEAD));
+        let (mut index, end) = (next, keys.len().min(next + LOOKAHEAD));
         while index < end {
-            let key = KEYS[index].0;
+            let key = keys[index].0;
             if key_at(rest, key) {
                 self.i += key.len() + 2;
                 return Some(index);
@@ -245,7 +233,7 @@ impl<'a> Scan<'a> {
             index += 1;
         }
         let name = self.key()?;
-        KEYS.binary_search_by(|(k, _)| (*k).cmp(name)).ok()
+        keys.binary_search_by(|(k, _)| (*k).cmp(name)).ok()
     }
 
     fn literal(&mut self, word: &[u8]) -> bool {
@@ -305,17 +293,16 @@ fn string_stop(b: &[u8], mut j: usize) -> Option<usize> {
     b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| j + p)
 }
 
-/// The fields of one canonical object, as spans of the record.
+/// The fields of one canonical object, as spans of the record, in the
+/// slots of [`RowRef`] (times as their text).
 #[derive(Default)]
 struct Fields {
-    event_id: Span,
-    event_time: Span,
-    event_time_source: Span,
-    event_type: Span,
+    text: [Span; TEXT],
+    times: [Span; TIMES],
     category: Span,
-    opt: [Span; opt::COUNT],
-    flags: [Option<bool>; flag::COUNT],
-    token_size_bytes: Option<i64>,
+    opt: [Span; OPT],
+    flags: [Option<bool>; FLAGS],
+    ints: [Option<i64>; INTS],
     /// Strings that had escapes, unescaped (rare: most records have none).
     unescaped: String,
 }
@@ -349,6 +336,7 @@ fn parse(b: &[u8]) -> Option<(&str, Fields)> {
     let text = std::str::from_utf8(b).ok()?;
     let mut s = Scan { b, i: 0 };
     let mut f = Fields::default();
+    let keys = KEYS.as_slice();
     let mut seen = 0u64;
     let mut next = 0;
     if !s.eat(b'{') {
@@ -359,10 +347,10 @@ fn parse(b: &[u8]) -> Option<(&str, Fields)> {
     }
     loop {
         s.ws();
-        let index = s.known_key(next)?;
+        let index = s.known_key(keys, next)?;
         next = index + 1;
-        let key = KEYS[index].1;
-        let bit = 1u64 << key_bit(key);
+        let key = keys[index].1;
+        let bit = 1u64 << index;
         if seen & bit != 0 && !matches!(key, Key::Ignored) {
             return None; // duplicate key: the general path keeps the last
         }
@@ -372,10 +360,8 @@ fn parse(b: &[u8]) -> Option<(&str, Fields)> {
         }
         let value = s.scalar(&mut f.unescaped)?;
         match key {
-            Key::EventId => f.event_id = as_text(value)?,
-            Key::EventTime => f.event_time = as_text(value)?,
-            Key::EventTimeSource => f.event_time_source = as_text(value)?,
-            Key::EventType => f.event_type = as_text(value)?,
+            Key::Text(i) => f.text[i] = as_text(value)?,
+            Key::Time(i) => f.times[i] = as_text(value)?,
             Key::Category => f.category = as_text(value)?,
             Key::Opt(i) => f.opt[i] = as_text(value)?,
             Key::Flag(i) => {
@@ -385,8 +371,8 @@ fn parse(b: &[u8]) -> Option<(&str, Fields)> {
                     _ => return None,
                 }
             }
-            Key::TokenSize => {
-                f.token_size_bytes = match value {
+            Key::Int(i) => {
+                f.ints[i] = match value {
                     Scalar::Int(v) => Some(v),
                     Scalar::Null => None,
                     _ => return None,
@@ -413,20 +399,6 @@ fn as_text(v: Scalar) -> Option<Span> {
         Scalar::Str(t) => Some(t),
         Scalar::Null => Some(Span::NULL),
         _ => None,
-    }
-}
-
-fn key_bit(k: Key) -> usize {
-    match k {
-        Key::EventId => 0,
-        Key::EventTime => 1,
-        Key::EventTimeSource => 2,
-        Key::EventType => 3,
-        Key::Category => 4,
-        Key::TokenSize => 5,
-        Key::Ignored => 6,
-        Key::Flag(i) => 7 + i,
-        Key::Opt(i) => 7 + flag::COUNT + i,
     }
 }
 
@@ -474,22 +446,23 @@ fn utc_time(s: &str) -> Option<i64> {
 pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) -> bool {
     let Some((text, f)) = parse(record) else { return false };
     let t = |v: Span| f.text(text, v);
-    let Some(event_type) = t(f.event_type).and_then(known_event_type) else { return false };
-    let own_time = match f.get(text, f.event_time) {
+    let Some(event_type) = t(f.text[slot::event_type.0]).and_then(known_event_type) else { return false };
+    let own_time = match f.get(text, f.times[slot::event_time.0]) {
         None => None,
         Some(s) => match text_str(s).and_then(|s| utc_time(s).or_else(|| iso_time(s))) {
             Some(us) => Some(us),
             None => return false,
         },
     };
-    if t(f.category).is_some_and(|c| c != category_of(event_type)) {
+    let category = category_of(event_type);
+    if t(f.category).is_some_and(|c| c != category) {
         return false;
     }
     // The thread's buffer, taken for this row and put back after it.
     let mut source = SOURCE.take();
     ctx.position.render_into(None, &mut source);
     let derived;
-    let event_id = match t(f.event_id) {
+    let event_id = match t(f.text[slot::event_id.0]) {
         Some(id) => id,
         None => {
             derived = derived_event_id(payload, &source);
@@ -501,31 +474,35 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
         None => ctx.transport_time.unwrap_or((ctx.ingest_time, "ingest")),
     };
     if own_time.is_some() {
-        if let Some(src) = t(f.event_time_source) {
+        if let Some(src) = t(f.text[slot::event_time_source.0]) {
             time_source = src;
         }
     }
-    let outcome = t(f.opt[opt::OUTCOME]).map(|o| match o.bytes().any(|c| c.is_ascii_uppercase()) {
+    let outcome = t(f.opt[slot::outcome.0]).map(|o| match o.bytes().any(|c| c.is_ascii_uppercase()) {
         true => Cow::Owned(o.to_ascii_lowercase()),
         false => Cow::Borrowed(o),
     });
-    let mut row = RowRef {
-        text: [event_id, time_source, event_type, "canonical", &source],
-        times: [event_time, ctx.ingest_time],
-        opt: Default::default(),
-        flags: f.flags,
-        token_size_bytes: f.token_size_bytes,
-    };
+    let mut row = RowRef { flags: f.flags, ints: f.ints, ..Default::default() };
+    for (slot, v) in row.text.iter_mut().zip(f.text) {
+        *slot = t(v).unwrap_or_default();
+    }
     for (slot, v) in row.opt.iter_mut().zip(f.opt) {
         *slot = t(v);
     }
-    row.opt[opt::OUTCOME] = outcome.as_deref();
-    row.opt[opt::RAW] = None;
-    if row.opt[opt::TENANT_ID].is_none() {
-        row.opt[opt::TENANT_ID] = ctx.defaults.tenant_id.as_deref();
+    row[slot::event_id] = event_id;
+    row[slot::event_time_source] = time_source;
+    row[slot::event_type] = event_type;
+    row[slot::source_format] = "canonical";
+    row[slot::source] = &source;
+    row[slot::event_time] = event_time;
+    row[slot::ingest_time] = ctx.ingest_time;
+    row[slot::outcome] = outcome.as_deref();
+    row[slot::raw] = None;
+    if row[slot::tenant_id].is_none() {
+        row[slot::tenant_id] = ctx.defaults.tenant_id.as_deref();
     }
-    if row.opt[opt::MIGRATION_SOURCE].is_none() && category_of(event_type) == "migration" {
-        row.opt[opt::MIGRATION_SOURCE] = ctx.defaults.migration_source.as_deref();
+    if row[slot::migration_source].is_none() && category == Category::Migration.as_str() {
+        row[slot::migration_source] = ctx.defaults.migration_source.as_deref();
     }
     rows.push(&row);
     SOURCE.set(source);

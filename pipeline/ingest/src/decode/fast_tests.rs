@@ -5,18 +5,27 @@ use authlake_core::position::PayloadPosition;
 use authlake_core::schema::events_to_batch;
 use proptest::prelude::*;
 
-use super::super::{decode_into, decode_payload, Decoded, Defaults, PayloadContext};
+use authlake_core::columns::PartitionedRows;
+
+use super::super::{decode_payload, Decoded, DecodedEvents, Decoder, Defaults, PayloadContext};
 
 const CANONICAL: &str = include_str!("../../../../fixtures/canonical/canonical.ndjson");
 
 /// Both decodes of one payload: (general path, columnar path with the fast path).
-fn both(bytes: &[u8], defaults: &Defaults, transport: Option<(i64, &'static str)>) -> (Decoded, Decoded) {
+fn both(bytes: &[u8], defaults: &Defaults, transport: Option<(i64, &'static str)>) -> (DecodedEvents, Decoded) {
     let pos = PayloadPosition::Kafka { topic: "t".into(), partition: 2, offset: 9 };
     let ctx = PayloadContext { position: &pos, transport_time: transport, ingest_time: 1_700_000_000_000_000, defaults };
     let general = decode_payload(bytes, &ctx);
-    let mut columnar = Decoded::default();
-    decode_into(bytes, &ctx, &mut columnar);
-    (general, columnar)
+    let mut decoder = Decoder::default();
+    decoder.payload(bytes, &ctx);
+    (general, decoder.finish())
+}
+
+/// Rows as structs sealed as the decode stage seals its builders.
+fn sealed(events: &[authlake_core::AuthEvent]) -> Vec<(authlake_core::PartitionKey, arrow::array::RecordBatch)> {
+    let mut rows = PartitionedRows::default();
+    events.iter().for_each(|e| rows.push_event(e));
+    rows.finish()
 }
 
 /// Asserts that both paths made the same rows and dead letters; returns
@@ -24,13 +33,8 @@ fn both(bytes: &[u8], defaults: &Defaults, transport: Option<(i64, &'static str)
 fn assert_same(bytes: &[u8]) {
     let defaults = Defaults { tenant_id: Some("t-default".into()), migration_source: Some("auth0".into()), ..Default::default() };
     for transport in [None, Some((1_600_000_000_000_000, "kafka_timestamp"))] {
-        let (general, mut columnar) = both(bytes, &defaults, transport);
-        columnar.seal();
-        let expected: Vec<_> = {
-            let mut rows = Decoded { events: general.events.clone(), ..Default::default() };
-            rows.seal();
-            rows.batches
-        };
+        let (general, columnar) = both(bytes, &defaults, transport);
+        let expected = sealed(&general.events);
         assert_eq!(columnar.batches.len(), expected.len(), "{}", String::from_utf8_lossy(bytes));
         for ((ka, a), (kb, b)) in columnar.batches.iter().zip(&expected) {
             assert_eq!(ka, kb);
@@ -45,7 +49,7 @@ fn fast_takes(bytes: &[u8]) -> bool {
     let pos = PayloadPosition::File { path: "/x".into(), offset: 0 };
     let defaults = Defaults::default();
     let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 0, defaults: &defaults };
-    let mut rows = authlake_core::columns::PartitionedRows::default();
+    let mut rows = PartitionedRows::default();
     super::canonical_into(bytes, bytes, &ctx, &mut rows)
 }
 
@@ -171,21 +175,20 @@ fn events_to_batch_is_what_the_general_path_seals() {
     // The comparison above rests on sealing = events_to_batch per partition.
     let line = CANONICAL.lines().find(|l| !l.trim().is_empty()).expect("a fixture line");
     let (general, _) = both(line.as_bytes(), &Defaults::default(), None);
-    let mut sealed = Decoded { events: general.events.clone(), ..Default::default() };
-    sealed.seal();
-    assert_eq!(sealed.batches[0].1, events_to_batch(&general.events).unwrap());
+    assert_eq!(sealed(&general.events)[0].1, events_to_batch(&general.events).unwrap());
 }
 
 #[test]
 fn keys_are_in_byte_order_and_found_from_any_start() {
-    assert!(super::KEYS.windows(2).all(|w| w[0].0 < w[1].0), "KEYS must stay sorted for the binary search");
+    let keys = super::KEYS.as_slice();
+    assert!(keys.windows(2).all(|w| w[0].0 < w[1].0), "KEYS must stay sorted for the binary search");
     let find = |text: &str, next: usize| {
         let mut scan = super::Scan { b: text.as_bytes(), i: 0 };
-        scan.known_key(next).map(|index| (index, scan.i))
+        scan.known_key(keys, next).map(|index| (index, scan.i))
     };
-    for (i, (name, _)) in super::KEYS.iter().enumerate() {
+    for (i, (name, _)) in keys.iter().enumerate() {
         let text = format!("\"{}\":1", std::str::from_utf8(name).unwrap());
-        for next in [0, i.saturating_sub(3), i.saturating_sub(1), i, i + 1, super::KEYS.len()] {
+        for next in [0, i.saturating_sub(3), i.saturating_sub(1), i, i + 1, keys.len()] {
             assert_eq!(find(&text, next), Some((i, name.len() + 2)), "{text} from {next}");
         }
         // A longer key that starts with this one is not this one.

@@ -1,7 +1,7 @@
 //! Decode and normalize: payload bytes → [`AuthEvent`] rows, dead letters
 //! and skipped records.
 //!
-//! The format is detected per record (DESIGN section 3). A payload may hold
+//! The format is detected per record (docs/formats.md). A payload may hold
 //! several records (a CloudTrail batch, an AuthEvents page, a CloudWatch Logs
 //! subscription payload, a JSON array); those get `#<n>` in their `source`.
 
@@ -55,14 +55,10 @@ pub struct PayloadContext<'a> {
     pub defaults: &'a Defaults,
 }
 
-/// What payloads turned into.
-#[derive(Default)]
+/// What payloads turned into: the decode stage's one output, whatever
+/// the source. Rows are finished Arrow batches, one per partition.
+#[derive(Debug, Default)]
 pub struct Decoded {
-    /// Rows as structs ([`decode_payload`]).
-    pub events: Vec<AuthEvent>,
-    /// Rows appended to Arrow builders ([`decode_into`]).
-    pub rows: PartitionedRows,
-    /// Finished rows, one batch per partition and seal ([`Decoded::seal`]).
     pub batches: Vec<(PartitionKey, RecordBatch)>,
     pub dead_letters: Vec<DeadLetter>,
     /// Records that are well-formed but not Cognito (e.g. other services'
@@ -70,46 +66,79 @@ pub struct Decoded {
     pub skipped: u64,
 }
 
-impl std::fmt::Debug for Decoded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decoded")
-            .field("events", &self.events)
-            .field("rows", &self.rows.len())
-            .field("batches", &self.batches.len())
-            .field("dead_letters", &self.dead_letters)
-            .field("skipped", &self.skipped)
-            .finish()
-    }
-}
-
 impl Decoded {
-    /// Rows decoded, in whichever form they are.
+    /// Rows decoded.
     pub fn event_count(&self) -> usize {
-        self.events.len() + self.rows.len() + self.batches.iter().map(|(_, b)| b.num_rows()).sum::<usize>()
-    }
-
-    /// Turns every row into finished Arrow batches, one per partition.
-    /// Sources call this on their own thread, so the run loop only routes.
-    pub fn seal(&mut self) {
-        for e in self.events.drain(..) {
-            self.rows.push_event(&e);
-        }
-        if !self.rows.is_empty() {
-            let batches = self.rows.finish();
-            self.batches.extend(batches);
-        }
+        self.batches.iter().map(|(_, b)| b.num_rows()).sum()
     }
 
     /// Adds what another decode produced.
     pub fn absorb(&mut self, mut other: Decoded) {
-        if !other.rows.is_empty() {
-            other.seal();
-        }
-        self.events.append(&mut other.events);
         self.batches.append(&mut other.batches);
         self.dead_letters.append(&mut other.dead_letters);
         self.skipped += other.skipped;
     }
+}
+
+/// The decode stage at work on a run of payloads: every source's payloads
+/// go through [`Decoder::payload`] (canonical records by the fast path,
+/// tried once; anything else by format detection), rows into one set of
+/// per-partition Arrow builders, sealed into batches by
+/// [`Decoder::finish`]. docs/ARCHITECTURE.md walks one record through it.
+#[derive(Default)]
+pub struct Decoder {
+    rows: PartitionedRows,
+    dead_letters: Vec<DeadLetter>,
+    skipped: u64,
+}
+
+impl Decoder {
+    /// Decodes one payload (gzip, a CloudWatch Logs envelope, a batch or
+    /// one record) into rows and dead letters.
+    pub fn payload(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) {
+        Walk::new(self, None, ctx, bytes, true).payload_bytes(bytes, 0);
+    }
+
+    /// Decodes the payload by the canonical fast path only: true when it
+    /// was one flat canonical object (its row appended), false with
+    /// nothing appended otherwise.
+    pub fn canonical(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) -> bool {
+        bytes.first() == Some(&b'{') && fast::canonical_into(bytes, bytes, ctx, &mut self.rows)
+    }
+
+    /// [`Decoder::payload`] for a payload the fast path already refused.
+    pub fn general(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) {
+        Walk::new(self, None, ctx, bytes, false).payload_bytes(bytes, 0);
+    }
+
+    /// Counts a payload that holds nothing (an empty message).
+    pub fn skip(&mut self) {
+        self.skipped += 1;
+    }
+
+    /// Rows decoded so far.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Everything decoded so far, rows sealed into batches; the decoder
+    /// starts over empty.
+    pub fn finish(&mut self) -> Decoded {
+        Decoded {
+            batches: if self.rows.is_empty() { Vec::new() } else { self.rows.finish() },
+            dead_letters: std::mem::take(&mut self.dead_letters),
+            skipped: std::mem::take(&mut self.skipped),
+        }
+    }
+}
+
+/// What one payload turned into, rows as structs: for tests and tools
+/// that look at single rows ([`decode_payload`]).
+#[derive(Debug, Default)]
+pub struct DecodedEvents {
+    pub events: Vec<AuthEvent>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub skipped: u64,
 }
 
 /// One record inside a payload, with what the payload knows about it.
@@ -125,7 +154,7 @@ pub(crate) struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// The `event_time` fallback order of DESIGN section 4 after the
+    /// The `event_time` fallback order of docs/columns.md after the
     /// record's own time.
     pub fn fallback_time(&self) -> (i64, &'static str) {
         if let Some(t) = self.log_event_time {
@@ -167,33 +196,20 @@ pub(crate) enum Normalized {
     Reject(String),
 }
 
-/// Decodes one payload into rows as structs.
-pub fn decode_payload(bytes: &[u8], ctx: &PayloadContext<'_>) -> Decoded {
-    let mut out = Decoded::default();
-    let mut state = Walk { out: &mut out, ctx, payload: bytes, counter: 0, multi: false, columnar: false };
-    state.payload_bytes(bytes, 0);
-    out
-}
-
-/// Decodes one payload, appending its rows to `out.rows` (Arrow builders
-/// per partition) and its dead letters to `out`. Canonical records take
-/// the fast path (no `Value`, no owned row); the rows are the same.
-pub fn decode_into(bytes: &[u8], ctx: &PayloadContext<'_>, out: &mut Decoded) {
-    let mut state = Walk { out, ctx, payload: bytes, counter: 0, multi: false, columnar: true };
-    state.payload_bytes(bytes, 0);
-}
-
-/// Appends the payload's row to `out.rows` when it is exactly one flat
-/// canonical object, read by the fast path; false (nothing appended)
-/// otherwise. What it appends is what [`decode_into`] would.
-pub fn decode_canonical_into(bytes: &[u8], ctx: &PayloadContext<'_>, out: &mut Decoded) -> bool {
-    bytes.first() == Some(&b'{') && fast::canonical_into(bytes, bytes, ctx, &mut out.rows)
+/// Decodes one payload into rows as structs (the general path only).
+pub fn decode_payload(bytes: &[u8], ctx: &PayloadContext<'_>) -> DecodedEvents {
+    let mut decoder = Decoder::default();
+    let mut events = Vec::new();
+    Walk::new(&mut decoder, Some(&mut events), ctx, bytes, false).payload_bytes(bytes, 0);
+    DecodedEvents { events, dead_letters: decoder.dead_letters, skipped: decoder.skipped }
 }
 
 struct Walk<'a, 'b> {
-    out: &'b mut Decoded,
-    /// Rows go to Arrow builders (`out.rows`), not structs (`out.events`).
-    columnar: bool,
+    out: &'b mut Decoder,
+    /// Rows go here as structs instead of to `out`'s Arrow builders.
+    events: Option<&'b mut Vec<AuthEvent>>,
+    /// Try the canonical fast path on the payload first.
+    fast: bool,
     ctx: &'b PayloadContext<'a>,
     payload: &'b [u8],
     /// Records seen so far in this payload: the `#<n>` of the next one.
@@ -202,7 +218,11 @@ struct Walk<'a, 'b> {
     multi: bool,
 }
 
-impl Walk<'_, '_> {
+impl<'a, 'b> Walk<'a, 'b> {
+    fn new(out: &'b mut Decoder, events: Option<&'b mut Vec<AuthEvent>>, ctx: &'b PayloadContext<'a>, payload: &'b [u8], fast: bool) -> Self {
+        Self { out, events, fast, ctx, payload, counter: 0, multi: false }
+    }
+
     fn source(&self, index: Option<usize>) -> String {
         self.ctx.position.render_record(index)
     }
@@ -225,7 +245,7 @@ impl Walk<'_, '_> {
         if trimmed.is_empty() {
             return;
         }
-        if self.columnar && trimmed[0] == b'{' && fast::canonical_into(trimmed, self.payload, self.ctx, &mut self.out.rows) {
+        if self.fast && trimmed[0] == b'{' && fast::canonical_into(trimmed, self.payload, self.ctx, &mut self.out.rows) {
             return;
         }
         match serde_json::from_slice::<Value>(trimmed) {
@@ -331,8 +351,10 @@ impl Walk<'_, '_> {
             ctx: self.ctx,
         };
         match normalize(&rec) {
-            Normalized::Event(e) if self.columnar => self.out.rows.push_event(&e),
-            Normalized::Event(e) => self.out.events.push(*e),
+            Normalized::Event(e) => match &mut self.events {
+                Some(events) => events.push(*e),
+                None => self.out.rows.push_event(&e),
+            },
             Normalized::Skip => self.out.skipped += 1,
             Normalized::Reject(reason) => {
                 let bytes = v.to_string();

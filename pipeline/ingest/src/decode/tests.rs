@@ -4,7 +4,7 @@
 use super::*;
 use serde_json::json;
 
-fn decode(v: &Value) -> Decoded {
+fn decode(v: &Value) -> DecodedEvents {
     let pos = PayloadPosition::File { path: "/t/x.json".into(), offset: 0 };
     let defaults = Defaults { user_pool_id: Some("us-east-1_POOL".into()), ..Default::default() };
     let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 1_000_000, defaults: &defaults };

@@ -1,6 +1,7 @@
 //! Cognito Lambda trigger events (migration, authentication, token
 //! generation, sign-up and custom-auth triggers).
 
+use authlake_core::event::{EventType, Outcome};
 use serde_json::Value;
 
 use super::value::{at, flag, region_of_pool, text, text_at};
@@ -13,6 +14,7 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     };
     let own_time = None; // trigger events carry no time of their own
     let mut e = rec.base_event(text(v.get("eventId")), own_time, "lambda_trigger");
+    e.event_name = Some(trigger.clone());
     let attrs = at(v, &["request", "userAttributes"]);
     e.user_pool_id = text(v.get("userPoolId"));
     e.aws_region = text(v.get("region")).or_else(|| region_of_pool(e.user_pool_id.as_deref()));
@@ -29,10 +31,10 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
 
     match prefix {
         "UserMigration" => {
-            e.event_type = "user_migration".into();
+            e.event_type = EventType::UserMigration.into();
             let migrated = at(v, &["response", "userAttributes"]).is_some_and(|a| a.as_object().is_some_and(|m| !m.is_empty()));
             let failed = v.get("error").is_some_and(|x| !x.is_null());
-            e.outcome = Some(if migrated && !failed { "success" } else { "failure" }.into());
+            e.outcome = Some(if migrated && !failed { Outcome::Success } else { Outcome::Failure }.into());
             e.migration_status = text_at(v, &["response", "finalUserStatus"]);
             e.migration_source = migration_source(v).or_else(|| rec.ctx.defaults.migration_source.clone());
             if e.email.is_none() {
@@ -44,31 +46,31 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
         }
         "PostAuthentication" => {
             e.new_device = flag(at(v, &["request", "newDeviceUsed"]));
-            e.outcome = Some("success".into());
+            e.outcome = Some(Outcome::Success.into());
             match attrs.and_then(|a| a.get("identities")).and_then(primary_identity) {
                 Some((name, kind)) => {
-                    e.event_type = "federated_sign_in".into();
+                    e.event_type = EventType::FederatedSignIn.into();
                     e.provider_name = name;
                     e.provider_type = kind;
                 }
-                None => e.event_type = "sign_in".into(),
+                None => e.event_type = EventType::SignIn.into(),
             }
         }
         "TokenGeneration" => {
-            e.event_type = "token_generation".into();
-            e.outcome = Some("success".into());
+            e.event_type = EventType::TokenGeneration.into();
+            e.outcome = Some(Outcome::Success.into());
         }
         "PreSignUp" => {
-            e.event_type = "sign_up".into();
-            e.outcome = Some("in_progress".into());
+            e.event_type = EventType::SignUp.into();
+            e.outcome = Some(Outcome::InProgress.into());
         }
         "PostConfirmation" if flow == "ConfirmForgotPassword" => {
-            e.event_type = "password_reset".into();
-            e.outcome = Some("success".into());
+            e.event_type = EventType::PasswordReset.into();
+            e.outcome = Some(Outcome::Success.into());
         }
         "PostConfirmation" => {
-            e.event_type = "sign_up".into();
-            e.outcome = Some("success".into());
+            e.event_type = EventType::SignUp.into();
+            e.outcome = Some(Outcome::Success.into());
         }
         "DefineAuthChallenge" => {
             // The custom-auth decision point: tokens issued or sign-in failed.
@@ -76,29 +78,29 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
             let issue = flag(at(v, &["response", "issueTokens"])) == Some(true);
             let fail = flag(at(v, &["response", "failAuthentication"])) == Some(true);
             (e.event_type, e.outcome) = match (issue, fail) {
-                (true, _) => ("sign_in".into(), Some("success".into())),
-                (_, true) => ("sign_in".into(), Some("failure".into())),
-                _ => ("other".into(), Some("in_progress".into())),
+                (true, _) => (EventType::SignIn.into(), Some(Outcome::Success.into())),
+                (_, true) => (EventType::SignIn.into(), Some(Outcome::Failure.into())),
+                _ => (EventType::Other.into(), Some(Outcome::InProgress.into())),
             };
         }
         "CreateAuthChallenge" => {
-            e.event_type = "other".into();
+            e.event_type = EventType::Other.into();
             e.challenge_name = text_at(v, &["response", "challengeMetadata"]).or(Some("CUSTOM_CHALLENGE".into()));
-            e.outcome = Some("in_progress".into());
+            e.outcome = Some(Outcome::InProgress.into());
         }
         "VerifyAuthChallengeResponse" => {
-            e.event_type = "other".into();
+            e.event_type = EventType::Other.into();
             e.challenge_name = Some("CUSTOM_CHALLENGE".into());
             e.outcome = Some(match flag(at(v, &["response", "answerCorrect"])) {
-                Some(true) => "success".into(),
-                Some(false) => "failure".into(),
-                None => "in_progress".into(),
+                Some(true) => Outcome::Success.into(),
+                Some(false) => Outcome::Failure.into(),
+                None => Outcome::InProgress.into(),
             });
         }
         _ => {
             // PreAuthentication, CustomMessage, ...: hooks, not outcomes.
-            e.event_type = "other".into();
-            e.outcome = Some("in_progress".into());
+            e.event_type = EventType::Other.into();
+            e.outcome = Some(Outcome::InProgress.into());
         }
     }
     Normalized::Event(Box::new(e))

@@ -2,6 +2,7 @@
 //! numbers as strings, the literal string "null", redaction markers, epoch
 //! seconds as floats and epoch milliseconds as strings.
 
+use authlake_core::event::Outcome;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
@@ -186,9 +187,9 @@ pub fn risk_decision(v: Option<&Value>) -> Option<String> {
 pub fn event_response(v: Option<&Value>) -> Option<String> {
     let s = text(v)?;
     Some(match snake_word(&s).as_str() {
-        "pass" | "success" | "succeeded" => "success".into(),
-        "fail" | "failure" | "failed" => "failure".into(),
-        "in_progress" | "inprogress" => "in_progress".into(),
+        "pass" | "success" | "succeeded" => Outcome::Success.into(),
+        "fail" | "failure" | "failed" => Outcome::Failure.into(),
+        "in_progress" | "inprogress" => Outcome::InProgress.into(),
         other => other.to_string(),
     })
 }

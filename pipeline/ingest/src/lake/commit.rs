@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::recover::move_file;
 use super::{Lake, LakeError, COMMITS_DIR};
-use crate::source::Checkpoint;
+use crate::lake::Checkpoint;
 
 /// Which table a data file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,18 @@ pub struct AddedFile {
     pub table: TableKind,
     pub rows: u64,
     pub bytes: u64,
+    /// The schema version of the commit that added it (not stored: the
+    /// commit holds it). Files of older versions lack later columns.
+    #[serde(skip)]
+    pub schema_version: u32,
+}
+
+impl AddedFile {
+    /// A file written to `staging` by this version of authlake, to be
+    /// named by the commit that adds it.
+    pub fn staged(staging: String, table: TableKind, rows: u64, bytes: u64) -> Self {
+        Self { path: String::new(), staging: Some(staging), table, rows, bytes, schema_version: SCHEMA_VERSION }
+    }
 }
 
 /// Counts a commit covers, for summaries and audits.
@@ -103,7 +115,8 @@ impl LakeState {
             self.live.remove(r);
         }
         for a in &c.add {
-            self.live.insert(a.path.clone(), a.clone());
+            let file = AddedFile { schema_version: c.schema_version, ..a.clone() };
+            self.live.insert(a.path.clone(), file);
         }
         for (k, p) in &c.positions {
             self.positions.insert(k.clone(), p.clone());

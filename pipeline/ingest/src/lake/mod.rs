@@ -1,13 +1,16 @@
 //! The lake: a local directory or an S3 prefix behind one object store.
 //!
-//! Layout (DESIGN section 5):
+//! Layout (docs/lake.md):
 //! `category=<c>/event_date=<d>/part-<commit>-<n>.parquet` for live data,
 //! `_authlake/commits/<20-digit n>.json` for the commit log,
 //! `_authlake/dead_letters/part-<commit>-<n>.parquet` for dead letters and
 //! `_authlake/staging/<writer>/` for files not yet committed.
 
+mod checkpoint;
 pub mod commit;
 pub mod recover;
+
+pub use checkpoint::Checkpoint;
 
 use std::path::PathBuf;
 use std::sync::Arc;

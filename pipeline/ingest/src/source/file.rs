@@ -14,8 +14,9 @@ use authlake_core::position::PayloadPosition;
 use serde_json::value::RawValue;
 
 use super::split::{next_line, next_payload, Cut};
-use super::{Checkpoint, Chunk, ChunkSink, SourceError};
-use crate::decode::{decode_canonical_into, decode_into, Decoded, Defaults, PayloadContext};
+use super::{Chunk, ChunkSink, SourceError};
+use crate::lake::Checkpoint;
+use crate::decode::{Decoded, Decoder, Defaults, PayloadContext};
 
 const READ_BLOCK: usize = 4 * 1024 * 1024;
 /// Payloads decoded before a chunk is handed to the writer.
@@ -96,6 +97,8 @@ pub fn read_files(
             payloads: 0,
             pending: Vec::new(),
             threads,
+            gz: false,
+            damaged: None,
         };
         if !reader.read(from)? {
             return Ok(());
@@ -144,6 +147,10 @@ struct FileReader<'a> {
     pending: Vec<Pending>,
     /// Decoding runs on this many threads.
     threads: usize,
+    /// The file is gzip-compressed.
+    gz: bool,
+    /// Where and how the compressed stream broke off, if it did.
+    damaged: Option<String>,
 }
 
 impl FileReader<'_> {
@@ -154,12 +161,22 @@ impl FileReader<'_> {
         let mut magic = [0u8; 2];
         let n = file.read(&mut magic).map_err(io)?;
         let gz = n == 2 && magic == [0x1f, 0x8b];
+        self.gz = gz;
         // Skip what earlier commits covered: seek in plain files, inflate and
         // discard in gzip ones (offsets count decompressed bytes).
         let mut input: Box<dyn Read> = if gz {
             file.seek(SeekFrom::Start(0)).map_err(io)?;
             let mut inflated = BufReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)));
-            let skipped = std::io::copy(&mut (&mut inflated).take(from), &mut std::io::sink()).map_err(io)?;
+            let skipped = match std::io::copy(&mut (&mut inflated).take(from), &mut std::io::sink()) {
+                Ok(n) => n,
+                // Damaged before the lake's position: everything whole was
+                // read by an earlier run.
+                Err(e) if is_damage(&e) => {
+                    self.damaged = Some(self.damage(from, &e));
+                    return self.send(from);
+                }
+                Err(e) => return Err(io(e)),
+            };
             if skipped < from {
                 return Ok(true); // already read to its end
             }
@@ -264,7 +281,21 @@ impl FileReader<'_> {
         buf.drain(..*pos);
         *base += *pos as u64;
         *pos = 0;
-        fill(input, buf).map_err(|e| SourceError::Io(self.path.to_path_buf(), e))
+        match fill(input, buf) {
+            // A truncated or corrupt `.gz`: what inflated before the damage
+            // is read as the end of the file (a cut record at its end is a
+            // dead letter), and the run says the input was damaged.
+            Err(e) if self.gz && is_damage(&e) => {
+                self.damaged = Some(self.damage(*base + buf.len() as u64, &e));
+                Ok(true)
+            }
+            other => other.map_err(|e| SourceError::Io(self.path.to_path_buf(), e)),
+        }
+    }
+
+    /// The damage report of this file, broken off at decompressed offset `at`.
+    fn damage(&self, at: u64, e: &std::io::Error) -> String {
+        format!("{}: the gzip stream breaks off after {at} decompressed bytes ({e})", self.path.display())
     }
 
     /// Decodes the payloads cut exactly from `buf` (they never need a
@@ -315,6 +346,7 @@ impl FileReader<'_> {
     fn send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
         let mut chunk = std::mem::take(&mut self.chunk);
         chunk.positions.push((self.key.clone(), Checkpoint::offset(next_offset)));
+        chunk.damaged.extend(self.damaged.take());
         self.payloads = 0;
         Ok(self.sink.send(chunk))
     }
@@ -356,6 +388,7 @@ struct ShareDecoder<'a> {
 impl ShareDecoder<'_> {
     fn decode(&self, work: Work<'_>) -> Part {
         let mut out = Part::default();
+        let mut decoder = Decoder::default();
         // One position per share, its offset moved along (not a copy of
         // the path per payload).
         let mut position = PayloadPosition::File { path: self.path.to_string(), offset: 0 };
@@ -365,7 +398,7 @@ impl ShareDecoder<'_> {
         match work {
             Work::Cut(pending) => {
                 for p in pending {
-                    self.payload(p.start, p.end, None, ingest_time, &mut position, &mut out);
+                    self.payload(p.start, p.end, None, ingest_time, &mut position, &mut decoder, &mut out);
                 }
             }
             Work::Lines { from, to } => {
@@ -373,7 +406,7 @@ impl ShareDecoder<'_> {
                 let lines = &self.buf[..to];
                 let mut at = from;
                 while let Cut::Payload { start, end, next } = next_line(lines, at, true) {
-                    if !self.payload(start, end, Some(next), ingest_time, &mut position, &mut out) {
+                    if !self.payload(start, end, Some(next), ingest_time, &mut position, &mut decoder, &mut out) {
                         out.recut = Some(start);
                         break;
                     }
@@ -381,14 +414,24 @@ impl ShareDecoder<'_> {
                 }
             }
         }
-        out.decoded.seal();
+        out.decoded = decoder.finish();
         out
     }
 
     /// Decodes `buf[start..end]`; `line_next` is `Some` for a line cut,
     /// which is checked here. False (nothing decoded) when the line was not
     /// one document.
-    fn payload(&self, start: usize, end: usize, line_next: Option<usize>, ingest_time: i64, position: &mut PayloadPosition, out: &mut Part) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn payload(
+        &self,
+        start: usize,
+        end: usize,
+        line_next: Option<usize>,
+        ingest_time: i64,
+        position: &mut PayloadPosition,
+        decoder: &mut Decoder,
+        out: &mut Part,
+    ) -> bool {
         let bytes = &self.buf[start..end];
         if let PayloadPosition::File { offset, .. } = position {
             *offset = self.base + start as u64;
@@ -397,15 +440,25 @@ impl ShareDecoder<'_> {
         // A line opening a document may hold less (or more) than one; any
         // other line is one bad payload, and exact cuts are right.
         let unchecked = line_next.filter(|_| matches!(bytes[0], b'{' | b'['));
+        // The fast path is tried once: a line it read whole was one
+        // document; otherwise the cut is checked before the general path.
         match unchecked {
-            Some(_) if decode_canonical_into(bytes, &ctx, &mut out.decoded) => {}
+            Some(_) if decoder.canonical(bytes, &ctx) => {}
             Some(next) if next_payload(self.buf, start, self.eof) != (Cut::Payload { start, end, next }) => return false,
-            _ => decode_into(bytes, &ctx, &mut out.decoded),
+            Some(_) => decoder.general(bytes, &ctx),
+            None => decoder.payload(bytes, &ctx),
         }
         out.payloads += 1;
         out.bytes += bytes.len() as u64;
         true
     }
+}
+
+/// Whether a read error is a damaged compressed stream (truncated, bad
+/// data or checksum) rather than the file system failing.
+fn is_damage(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+    matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
 }
 
 /// Reads until `buf` has grown by a block or the input ends; true at EOF.
@@ -430,8 +483,7 @@ mod tests {
     struct Collect(Vec<Chunk>);
 
     impl ChunkSink for Collect {
-        fn send(&mut self, mut chunk: Chunk) -> bool {
-            chunk.decoded.seal();
+        fn send(&mut self, chunk: Chunk) -> bool {
             self.0.push(chunk);
             true
         }
@@ -474,15 +526,15 @@ mod tests {
 
         // The same bytes cut exactly, one payload at a time.
         let (buf, mut pos, mut expected) = (text.as_bytes(), 0, Vec::new());
-        let mut want = Chunk::default();
+        let mut decoder = Decoder::default();
         while let Cut::Payload { start, end, next } = next_payload(buf, pos, true) {
             let position = PayloadPosition::File { path: path.display().to_string(), offset: start as u64 };
             let ctx = PayloadContext { position: &position, transport_time: None, ingest_time: 0, defaults: &Defaults::default() };
-            decode_into(&buf[start..end], &ctx, &mut want.decoded);
+            decoder.payload(&buf[start..end], &ctx);
             expected.push(start);
             pos = next;
         }
-        want.decoded.seal();
+        let want = Chunk { decoded: decoder.finish(), ..Default::default() };
         assert_eq!(got.len(), sources(std::slice::from_ref(&want)).len());
         assert_eq!(got, sources(std::slice::from_ref(&want)));
         assert!(sink.0.len() > 2, "several chunks: {}", sink.0.len());

@@ -4,33 +4,11 @@ pub mod file;
 pub mod ordered;
 pub mod split;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-
 use crate::decode::Decoded;
-
-/// How far one source partition (a file, a Kafka partition, a Kinesis
-/// shard) has been read: everything before this point is in the lake.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Checkpoint {
-    /// Next byte offset (files) or next message offset (Kafka).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-    /// Last sequence number read (Kinesis).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence: Option<String>,
-    /// Last sub-sequence number read inside an aggregated record (Kinesis KPL).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_sequence: Option<u64>,
-}
-
-impl Checkpoint {
-    pub fn offset(next: u64) -> Self {
-        Self { offset: Some(next), ..Default::default() }
-    }
-}
+use crate::lake::Checkpoint;
 
 /// Decoded payloads and the positions they bring each source partition to.
 #[derive(Debug, Default)]
@@ -42,6 +20,9 @@ pub struct Chunk {
     pub bytes: u64,
     /// Positions the source had to skip (see `Commit::gaps`).
     pub gaps: Vec<String>,
+    /// Inputs found damaged while reading this chunk (see
+    /// `IngestSummary::damaged`).
+    pub damaged: Vec<String>,
 }
 
 impl Chunk {
@@ -64,9 +45,22 @@ pub trait ChunkSink: Send {
     fn send(&mut self, chunk: Chunk) -> bool;
 }
 
-impl ChunkSink for tokio::sync::mpsc::Sender<Chunk> {
+/// What a source's reader thread hands the run loop.
+pub enum SourceEvent {
+    /// Decoded payloads and the positions they reach.
+    Chunk(Chunk),
+    /// Commit everything received so far, then answer (a consumer group is
+    /// taking partitions away: what was read from them must be in the lake
+    /// before another member starts from the lake's positions).
+    CommitNow(std::sync::mpsc::SyncSender<Result<(), String>>),
+    /// The source (re)starts these partitions at these lake positions (a
+    /// consumer group assigned them): later commits expect them there.
+    Started(BTreeMap<String, Checkpoint>),
+}
+
+impl ChunkSink for tokio::sync::mpsc::Sender<SourceEvent> {
     fn send(&mut self, chunk: Chunk) -> bool {
-        self.blocking_send(chunk).is_ok()
+        self.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
     }
 }
 
@@ -83,7 +77,8 @@ pub enum SourceError {
     Io(PathBuf, std::io::Error),
     #[error("unsupported source {0:?}: expected file://PATH or kafka://BROKERS/TOPIC")]
     Unsupported(String),
-    /// A stream source (broker, service) failed; the message says where.
-    #[error("{0}")]
-    Stream(String),
+    /// A stream source (broker, service) failed: its own error type
+    /// (the Kafka and Kinesis crates') says where.
+    #[error(transparent)]
+    Stream(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -1,9 +1,10 @@
-//! Decoding off a stream reader's thread, delivered in order.
+//! The decode stage of stream sources: decoding off the reader's thread,
+//! delivered in order.
 //!
-//! A stream reader (Kafka) polls on one thread. Decoding there capped it
-//! at one core while the other sat idle: the reader now copies payloads
-//! into a raw chunk and hands the chunk's decode to the blocking pool,
-//! several at a time. The run loop must still see events in the order
+//! A stream reader (Kafka, Kinesis) polls on one thread. Decoding there
+//! capped it at one core while the other sat idle: the reader copies
+//! payloads into a raw chunk and hands the chunk's decode
+//! ([`crate::decode::Decoder`]) to the blocking pool, several at a time. The run loop must still see events in the order
 //! the reader sent them (a `CommitNow` after the chunk it covers, a chunk
 //! before a later chunk of the same partition), so a forwarder task waits
 //! for each decode in turn and passes the events on in sending order.
@@ -14,8 +15,19 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::run::SourceEvent;
-use crate::source::Chunk;
+use crate::source::{Chunk, SourceEvent};
+
+/// Chunks decoding at once: enough to keep every core busy while the
+/// reader polls.
+pub fn decode_depth() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
+}
+
+/// A decode task failed (a decoder bug): nothing after its chunk reached
+/// the run loop.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("a decode task failed: {0}")]
+pub struct DecodeFailed(String);
 
 /// What the forwarder passes on, in order.
 enum Pending {
@@ -29,7 +41,7 @@ enum Pending {
 pub struct OrderedSender {
     fifo: mpsc::Sender<Pending>,
     runtime: Handle,
-    failure: Arc<OnceLock<String>>,
+    failure: Arc<OnceLock<DecodeFailed>>,
     /// Disconnects when the forwarder has stopped.
     stopped: std::sync::mpsc::Receiver<()>,
 }
@@ -39,7 +51,7 @@ impl OrderedSender {
     /// in flight: the reader blocks beyond that, so memory stays bounded.
     pub fn new(runtime: Handle, tx: mpsc::Sender<SourceEvent>, depth: usize) -> Self {
         let (fifo, mut rx) = mpsc::channel::<Pending>(depth.max(1));
-        let failure: Arc<OnceLock<String>> = Arc::default();
+        let failure: Arc<OnceLock<DecodeFailed>> = Arc::default();
         let failed = failure.clone();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         runtime.spawn(async move {
@@ -52,7 +64,7 @@ impl OrderedSender {
                         // Nothing after this chunk may reach the lake
                         // either: stop, and let the reader say why.
                         Err(e) => {
-                            let _ = failed.set(format!("a decode task failed: {e}"));
+                            let _ = failed.set(DecodeFailed(e.to_string()));
                             return;
                         }
                     },
@@ -67,7 +79,7 @@ impl OrderedSender {
 
     /// Closes the stream once everything sent is passed on (blocking);
     /// an error if a decode failed, so nothing after it reached the run loop.
-    pub fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), DecodeFailed> {
         let Self { fifo, failure, stopped, .. } = self;
         drop(fifo);
         // Only disconnection comes: the forwarder sends nothing.
@@ -88,13 +100,24 @@ impl OrderedSender {
         self.fifo.blocking_send(Pending::Decoding(task)).is_ok()
     }
 
+    /// [`OrderedSender::send`] from async code.
+    pub async fn send_async(&self, event: SourceEvent) -> bool {
+        self.fifo.send(Pending::Ready(Box::new(event))).await.is_ok()
+    }
+
+    /// [`OrderedSender::decode`] from async code.
+    pub async fn decode_async(&self, decode: impl FnOnce() -> Chunk + Send + 'static) -> bool {
+        let task = self.runtime.spawn_blocking(decode);
+        self.fifo.send(Pending::Decoding(task)).await.is_ok()
+    }
+
     /// True once nothing more can be passed on.
     pub fn is_closed(&self) -> bool {
         self.fifo.is_closed()
     }
 
     /// Why the forwarder stopped early, if a decode failed.
-    pub fn failure(&self) -> Option<String> {
+    pub fn failure(&self) -> Option<DecodeFailed> {
         self.failure.get().cloned()
     }
 }
@@ -102,7 +125,7 @@ impl OrderedSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Checkpoint;
+    use crate::lake::Checkpoint;
 
     fn chunk(n: u64) -> Chunk {
         Chunk { positions: vec![("p".into(), Checkpoint::offset(n))], payloads: n, ..Default::default() }
@@ -155,10 +178,10 @@ mod tests {
             }
         });
         assert_eq!(got.len(), 1, "the chunk before the failure is passed on, nothing after it");
-        let why = sender.failure().expect("a failure");
+        let why = sender.failure().expect("a failure").to_string();
         assert!(why.contains("decode task failed"), "{why}");
         assert!(!sender.send(SourceEvent::Started(Default::default())));
-        assert!(sender.finish().unwrap_err().contains("decode task failed"));
+        assert!(sender.finish().unwrap_err().to_string().contains("decode task failed"));
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl LeaseStore for DynamoLeases {
                     match created {
                         // Another worker is creating it: wait for ACTIVE too.
                         Err(e) if !code_is(&e, "ResourceInUseException") => return Err(self.error("CreateTable", e)),
-                        _ => eprintln!("authlake: kinesis: created lease table {}", self.table),
+                        _ => tracing::info!("kinesis: created lease table {}", self.table),
                     }
                 }
                 Err(e) => return Err(self.error("DescribeTable", e)),

@@ -130,7 +130,7 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
                 continue;
             }
             if let Err(e) = self.take().await {
-                eprintln!("authlake: kinesis: {e} (retrying)");
+                tracing::warn!("kinesis: {e} (retrying)");
             }
             self.publish();
         }
@@ -140,12 +140,12 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
     async fn sync_shards(&self) {
         let shards = match self.api.list_shards(&self.stream).await {
             Ok(s) => s,
-            Err(e) => return eprintln!("authlake: kinesis: listing shards of {}: {e} (retrying)", self.stream),
+            Err(e) => return tracing::warn!("kinesis: listing shards of {}: {e} (retrying)", self.stream),
         };
         for s in shards {
             let parents: Vec<String> = s.parent.iter().chain(s.adjacent_parent.iter()).cloned().collect();
             if let Err(e) = self.store.create(&s.id, &parents).await {
-                eprintln!("authlake: kinesis: {e} (retrying)");
+                tracing::warn!("kinesis: {e} (retrying)");
             }
         }
     }
@@ -162,14 +162,14 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
                 Ok(None) => lost.push(key.clone()),
                 // Unreachable table: ours until the timeout, then assume taken.
                 Err(e) if h.renewed.elapsed() >= self.opts.timeout => {
-                    eprintln!("authlake: kinesis: {e}; giving up lease {key}");
+                    tracing::warn!("kinesis: {e}; giving up lease {key}");
                     lost.push(key.clone());
                 }
-                Err(e) => eprintln!("authlake: kinesis: {e} (retrying)"),
+                Err(e) => tracing::warn!("kinesis: {e} (retrying)"),
             }
         }
         for key in lost {
-            eprintln!("authlake: kinesis: lease on {key} taken by another worker");
+            tracing::warn!("kinesis: lease on {key} taken by another worker");
             self.held.remove(&key);
         }
     }
@@ -182,7 +182,7 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
         for t in self.planner.plan(&leases, &self.opts.owner, &held, self.opts.timeout, now) {
             if let Some(l) = self.store.update(&t.key, t.counter, &Change::Own(self.opts.owner.clone())).await? {
                 let wait = if t.stolen { self.opts.timeout } else { Duration::ZERO };
-                eprintln!("authlake: kinesis: {} lease on {}", if t.stolen { "stole" } else { "took" }, t.key);
+                tracing::info!("kinesis: {} lease on {}", if t.stolen { "stole" } else { "took" }, t.key);
                 self.held.insert(t.key, Held { counter: l.counter, renewed: Instant::now(), readable_from: Instant::now() + wait });
             }
         }
@@ -202,9 +202,9 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
     async fn finish(&mut self, shard: &str) {
         if let Some(h) = self.held.remove(shard) {
             match self.store.update(shard, h.counter, &Change::Finish).await {
-                Ok(_) => eprintln!("authlake: kinesis: {shard} read to its end"),
+                Ok(_) => tracing::info!("kinesis: {shard} read to its end"),
                 // The next owner reads nothing more from it and finishes it.
-                Err(e) => eprintln!("authlake: kinesis: {e}"),
+                Err(e) => tracing::warn!("kinesis: {e}"),
             }
         }
         self.publish();
@@ -213,7 +213,7 @@ impl<S: LeaseStore, A: KinesisApi> Loop<S, A> {
     async fn release(&mut self) {
         for (key, h) in std::mem::take(&mut self.held) {
             if let Err(e) = self.store.update(&key, h.counter, &Change::Release).await {
-                eprintln!("authlake: kinesis: {e} (the lease expires by itself)");
+                tracing::warn!("kinesis: {e} (the lease expires by itself)");
             }
         }
     }

@@ -155,12 +155,25 @@ impl AlarmDef {
     }
 }
 
+/// `dashboards/alarms.toml`, built in.
+const BUILTIN: &str = include_str!("../../../../dashboards/alarms.toml");
+
 impl AlarmConfig {
     /// Reads and checks the file.
     pub fn load(path: &Path) -> Result<Self, AlarmError> {
-        let err = |reason: String| AlarmError::Config { path: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let config: Self = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| AlarmError::Config { path: path.display().to_string(), reason: e.to_string() })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The alarms shipped with authlake (`dashboards/alarms.toml` of its
+    /// source), for a user who declared none.
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN, "the built-in alarms").expect("the built-in alarms are valid")
+    }
+
+    /// Parses and checks a file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, AlarmError> {
+        let config: Self = toml::from_str(text).map_err(|e| AlarmError::Config { path: origin.to_string(), reason: e.to_string() })?;
         config.validate()?;
         Ok(config)
     }

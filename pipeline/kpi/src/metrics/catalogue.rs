@@ -1,4 +1,4 @@
-//! The metrics catalogue (DESIGN section 6), computed from committed lake
+//! The metrics catalogue (docs/metrics.md), computed from committed lake
 //! data by the named query `kpi_catalogue` plus three small queries (links
 //! per provider, cumulative migration, dead letters).
 
@@ -72,7 +72,7 @@ const fn rate(name: &'static str, numerator: &'static [&'static str], denominato
 /// The catalogue. Counts first: rates are derived from them, and alarms
 /// over other periods use metric math on the counts, so every count
 /// behind a rate is pushed too (`Requests`, `ThrottledRequests`,
-/// `TokenRefreshes`, `TokenRefreshSuccesses` beside DESIGN's list).
+/// `TokenRefreshes`, `TokenRefreshSuccesses` beside the documented ones in docs/metrics.md).
 pub const CATALOGUE: &[MetricDef] = &[
     count("SignInAttempts", "sign_in_attempts"),
     count("SignInSuccesses", "sign_in_successes"),

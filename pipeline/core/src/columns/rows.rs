@@ -5,100 +5,56 @@
 //! is built per record and the run loop only routes finished batches.
 
 use std::collections::HashMap;
+use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
 
+use super::{kind_index, slot, FlagSlot, IntSlot, Kind, OptSlot, TextSlot, TimeSlot, COLUMNS, FLAGS, INTS, OPT, TEXT, TIMES};
 use crate::event::{category_of, AuthEvent};
 use crate::partition::PartitionKey;
 use crate::schema::events_file_schema;
 
-/// Indexes of [`RowRef::text`]: required string columns.
-pub mod text {
-    pub const EVENT_ID: usize = 0;
-    pub const EVENT_TIME_SOURCE: usize = 1;
-    pub const EVENT_TYPE: usize = 2;
-    pub const SOURCE_FORMAT: usize = 3;
-    pub const SOURCE: usize = 4;
-    pub const COUNT: usize = 5;
-}
-
-/// Indexes of [`RowRef::opt`]: nullable string columns, in schema order.
-pub mod opt {
-    pub const NAMES: [&str; 25] = [
-        "outcome", "user_pool_id", "client_id", "aws_region", "account_id", "username", "user_sub", "email",
-        "tenant_id", "ip_address", "country", "city", "device_name", "user_agent", "auth_flow", "challenge_name",
-        "mfa_method", "risk_level", "risk_decision", "error_code", "provider_name", "provider_type",
-        "migration_source", "migration_status", "raw",
-    ];
-    pub const OUTCOME: usize = 0;
-    pub const TENANT_ID: usize = 8;
-    pub const MIGRATION_SOURCE: usize = 22;
-    pub const RAW: usize = 24;
-    pub const COUNT: usize = NAMES.len();
-}
-
-/// Indexes of [`RowRef::flags`]: boolean columns, in schema order.
-pub mod flag {
-    pub const NAMES: [&str; 4] = ["mfa_challenged", "mfa_passed", "new_device", "compromised_credentials"];
-    pub const COUNT: usize = NAMES.len();
-}
-
-/// One row, borrowed: what a decoder hands the column builders.
+/// One row, borrowed: what a decoder hands the column builders. Values
+/// are grouped by kind; [`super::slot`] says where each column is
+/// (`row[slot::username]`).
 #[derive(Debug, Clone, Default)]
 pub struct RowRef<'a> {
-    pub text: [&'a str; text::COUNT],
-    /// `event_time`, then `ingest_time`, µs since the epoch.
-    pub times: [i64; 2],
-    pub opt: [Option<&'a str>; opt::COUNT],
-    pub flags: [Option<bool>; flag::COUNT],
-    pub token_size_bytes: Option<i64>,
+    pub text: [&'a str; TEXT],
+    /// µs since the epoch.
+    pub times: [i64; TIMES],
+    pub opt: [Option<&'a str>; OPT],
+    pub flags: [Option<bool>; FLAGS],
+    pub ints: [Option<i64>; INTS],
 }
 
-impl<'a> RowRef<'a> {
-    /// A view of an owned row.
-    pub fn of(e: &'a AuthEvent) -> Self {
-        let o = |v: &'a Option<String>| v.as_deref();
-        Self {
-            text: [&e.event_id, &e.event_time_source, &e.event_type, &e.source_format, &e.source],
-            times: [e.event_time, e.ingest_time],
-            opt: [
-                o(&e.outcome), o(&e.user_pool_id), o(&e.client_id), o(&e.aws_region), o(&e.account_id),
-                o(&e.username), o(&e.user_sub), o(&e.email), o(&e.tenant_id), o(&e.ip_address), o(&e.country),
-                o(&e.city), o(&e.device_name), o(&e.user_agent), o(&e.auth_flow), o(&e.challenge_name),
-                o(&e.mfa_method), o(&e.risk_level), o(&e.risk_decision), o(&e.error_code), o(&e.provider_name),
-                o(&e.provider_type), o(&e.migration_source), o(&e.migration_status), o(&e.raw),
-            ],
-            flags: [e.mfa_challenged, e.mfa_passed, e.new_device, e.compromised_credentials],
-            token_size_bytes: e.token_size_bytes,
+macro_rules! slot_index {
+    ($slot:ty, $field:ident, $value:ty) => {
+        impl<'a> Index<$slot> for RowRef<'a> {
+            type Output = $value;
+            fn index(&self, s: $slot) -> &$value {
+                &self.$field[s.0]
+            }
         }
-    }
+        impl<'a> IndexMut<$slot> for RowRef<'a> {
+            fn index_mut(&mut self, s: $slot) -> &mut $value {
+                &mut self.$field[s.0]
+            }
+        }
+    };
+}
+slot_index!(TextSlot, text, &'a str);
+slot_index!(TimeSlot, times, i64);
+slot_index!(OptSlot, opt, Option<&'a str>);
+slot_index!(FlagSlot, flags, Option<bool>);
+slot_index!(IntSlot, ints, Option<i64>);
 
+impl RowRef<'_> {
     /// The partition the row belongs to.
     pub fn partition(&self) -> (&'static str, i32) {
-        (category_of(self.text[text::EVENT_TYPE]), self.times[0].div_euclid(86_400_000_000) as i32)
+        (category_of(self[slot::event_type]), self[slot::event_time].div_euclid(86_400_000_000) as i32)
     }
 }
-
-/// Where each schema column comes from in a [`RowRef`], in schema order.
-#[derive(Clone, Copy)]
-enum Slot {
-    Text(usize),
-    Time(usize),
-    Opt(usize),
-    Flag(usize),
-    Int,
-}
-
-const LAYOUT: [Slot; 37] = {
-    use Slot::*;
-    [
-        Text(text::EVENT_ID), Time(0), Text(text::EVENT_TIME_SOURCE), Time(1), Text(text::EVENT_TYPE),
-        Opt(0), Opt(1), Opt(2), Opt(3), Opt(4), Opt(5), Opt(6), Opt(7), Opt(8), Opt(9), Opt(10), Opt(11),
-        Opt(12), Opt(13), Opt(14), Opt(15), Flag(0), Flag(1), Opt(16), Flag(2), Opt(17), Opt(18), Flag(3),
-        Opt(19), Opt(20), Opt(21), Opt(22), Opt(23), Int, Text(text::SOURCE_FORMAT), Text(text::SOURCE), Opt(24),
-    ]
-};
 
 /// Column builders of the events file schema.
 pub struct EventColumns {
@@ -106,7 +62,7 @@ pub struct EventColumns {
     times: Vec<TimestampMicrosecondBuilder>,
     opt: Vec<StringBuilder>,
     flags: Vec<BooleanBuilder>,
-    token_size_bytes: Int64Builder,
+    ints: Vec<Int64Builder>,
     rows: usize,
     /// String bytes appended so far (memory accounting).
     bytes: usize,
@@ -121,11 +77,11 @@ impl Default for EventColumns {
 impl EventColumns {
     pub fn new() -> Self {
         Self {
-            text: (0..text::COUNT).map(|_| StringBuilder::new()).collect(),
-            times: (0..2).map(|_| TimestampMicrosecondBuilder::new()).collect(),
-            opt: (0..opt::COUNT).map(|_| StringBuilder::new()).collect(),
-            flags: (0..flag::COUNT).map(|_| BooleanBuilder::new()).collect(),
-            token_size_bytes: Int64Builder::new(),
+            text: (0..TEXT).map(|_| StringBuilder::new()).collect(),
+            times: (0..TIMES).map(|_| TimestampMicrosecondBuilder::new()).collect(),
+            opt: (0..OPT).map(|_| StringBuilder::new()).collect(),
+            flags: (0..FLAGS).map(|_| BooleanBuilder::new()).collect(),
+            ints: (0..INTS).map(|_| Int64Builder::new()).collect(),
             rows: 0,
             bytes: 0,
         }
@@ -159,28 +115,30 @@ impl EventColumns {
         for (b, v) in self.flags.iter_mut().zip(r.flags) {
             b.append_option(v);
         }
-        self.token_size_bytes.append_option(r.token_size_bytes);
+        for (b, v) in self.ints.iter_mut().zip(r.ints) {
+            b.append_option(v);
+        }
         self.rows += 1;
     }
 
     /// The rows so far as one batch; the builders start over empty.
     pub fn finish(&mut self) -> RecordBatch {
-        let columns: Vec<ArrayRef> = LAYOUT
-            .iter()
-            .map(|slot| -> ArrayRef {
-                match *slot {
-                    Slot::Text(i) => Arc::new(self.text[i].finish()),
-                    Slot::Time(i) => Arc::new(self.times[i].finish().with_timezone("UTC")),
-                    Slot::Opt(i) => Arc::new(self.opt[i].finish()),
-                    Slot::Flag(i) => Arc::new(self.flags[i].finish()),
-                    Slot::Int => Arc::new(self.token_size_bytes.finish()),
+        let columns: Vec<ArrayRef> = (0..COLUMNS.len())
+            .map(|i| -> ArrayRef {
+                let at = kind_index(i);
+                match COLUMNS[i].kind {
+                    Kind::Text => Arc::new(self.text[at].finish()),
+                    Kind::Time => Arc::new(self.times[at].finish().with_timezone("UTC")),
+                    Kind::Opt => Arc::new(self.opt[at].finish()),
+                    Kind::Flag => Arc::new(self.flags[at].finish()),
+                    Kind::Int => Arc::new(self.ints[at].finish()),
                 }
             })
             .collect();
         self.rows = 0;
         self.bytes = 0;
-        // Every push appends to every builder, and each builder has its
-        // schema column's type (`layout_follows_the_file_schema`).
+        // Every push appends to every builder, and the schema is derived
+        // from the same declaration as the builders.
         RecordBatch::try_new(events_file_schema(), columns).expect("builders match the events file schema")
     }
 }
@@ -247,23 +205,6 @@ mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
-
-    #[test]
-    fn layout_follows_the_file_schema() {
-        let schema = events_file_schema();
-        let mut names: Vec<String> = Vec::new();
-        for slot in LAYOUT {
-            names.push(match slot {
-                Slot::Text(i) => ["event_id", "event_time_source", "event_type", "source_format", "source"][i].into(),
-                Slot::Time(i) => ["event_time", "ingest_time"][i].into(),
-                Slot::Opt(i) => opt::NAMES[i].into(),
-                Slot::Flag(i) => flag::NAMES[i].into(),
-                Slot::Int => "token_size_bytes".into(),
-            });
-        }
-        let expected: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        assert_eq!(names, expected);
-    }
 
     #[test]
     fn rows_land_in_their_partitions_with_every_value() {

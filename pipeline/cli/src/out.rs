@@ -1,0 +1,27 @@
+//! Standard output for results: a closed pipe ends the process quietly
+//! with 0 (docs/cli.md), as `head` and `grep -q` expect.
+
+use std::io::Write;
+
+/// Writes to stdout; exits 0 if the reader has gone.
+pub fn write(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        gone(e);
+    }
+}
+
+/// Flushes stdout before the process exits.
+pub fn flush() {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        gone(e);
+    }
+}
+
+fn gone(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("authlake: cannot write to stdout: {e}");
+    std::process::exit(crate::exit::Exit::Failed as i32);
+}
