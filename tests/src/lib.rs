@@ -1,5 +1,8 @@
 //! authlake's end-to-end and integration tests, in one test binary.
 //!
+//! - `cli`: the command line's manners: a closed pipe, exit codes,
+//!   `--version`, completions, where the lake comes from, `query`'s inputs,
+//!   `config check`, a truncated `.gz`.
 //! - `golden`: every fixture file decoded and compared with
 //!   `tests/golden/decode/` (regenerate with `UPDATE_GOLDEN=1`).
 //! - `lake`: files → lake → SQL, re-run idempotency, dead letters, paths.
@@ -25,6 +28,8 @@
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
 
+#[cfg(test)]
+mod cli;
 #[cfg(test)]
 mod compliance;
 #[cfg(test)]
