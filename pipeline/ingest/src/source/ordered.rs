@@ -40,6 +40,9 @@ enum Pending {
 /// Dropping it lets the forwarder finish what is in flight, then close.
 pub struct OrderedSender {
     fifo: mpsc::Sender<Pending>,
+    /// The run loop's channel: an idle forwarder (nothing in flight) does
+    /// not notice the run loop is gone, so the reader asks this.
+    run_loop: mpsc::Sender<SourceEvent>,
     runtime: Handle,
     failure: Arc<OnceLock<DecodeFailed>>,
     /// Disconnects when the forwarder has stopped.
@@ -50,6 +53,7 @@ impl OrderedSender {
     /// Forwards to `tx`, with at most `depth` events (decoding or ready)
     /// in flight: the reader blocks beyond that, so memory stays bounded.
     pub fn new(runtime: Handle, tx: mpsc::Sender<SourceEvent>, depth: usize) -> Self {
+        let run_loop = tx.clone();
         let (fifo, mut rx) = mpsc::channel::<Pending>(depth.max(1));
         let failure: Arc<OnceLock<DecodeFailed>> = Arc::default();
         let failed = failure.clone();
@@ -74,14 +78,14 @@ impl OrderedSender {
                 }
             }
         });
-        Self { fifo, runtime, failure, stopped }
+        Self { fifo, run_loop, runtime, failure, stopped }
     }
 
     /// Closes the stream once everything sent is passed on (blocking);
     /// an error if a decode failed, so nothing after it reached the run loop.
     pub fn finish(self) -> Result<(), DecodeFailed> {
-        let Self { fifo, failure, stopped, .. } = self;
-        drop(fifo);
+        let Self { fifo, run_loop, failure, stopped, .. } = self;
+        drop((fifo, run_loop));
         // Only disconnection comes: the forwarder sends nothing.
         let _ = stopped.recv();
         failure.get().cloned().map_or(Ok(()), Err)
@@ -113,7 +117,7 @@ impl OrderedSender {
 
     /// True once nothing more can be passed on.
     pub fn is_closed(&self) -> bool {
-        self.fifo.is_closed()
+        self.fifo.is_closed() || self.run_loop.is_closed()
     }
 
     /// Why the forwarder stopped early, if a decode failed.
