@@ -28,27 +28,10 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Re
             Ok(format!("{}\n({rows} rows)\n", arrow::util::pretty::pretty_format_batches(batches)?))
         }
         Format::Json => {
-            let mut w = arrow::json::WriterBuilder::new()
-                .with_explicit_nulls(true)
-                .build::<_, arrow::json::writer::JsonArray>(Vec::new());
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-            let out = w.into_inner();
-            let text = String::from_utf8(out).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            let text = json_rows::<arrow::json::writer::JsonArray>(batches)?;
             Ok(if text.trim().is_empty() { "[]\n".into() } else { format!("{text}\n") })
         }
-        Format::Ndjson => {
-            let mut w = arrow::json::WriterBuilder::new()
-                .with_explicit_nulls(true)
-                .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-            String::from_utf8(w.into_inner()).map_err(|e| ArrowError::ExternalError(Box::new(e)))
-        }
+        Format::Ndjson => json_rows::<arrow::json::writer::LineDelimited>(batches),
         Format::Csv => {
             let mut buf = Vec::new();
             {
@@ -63,4 +46,14 @@ pub fn render(schema: &SchemaRef, batches: &[RecordBatch], format: Format) -> Re
             String::from_utf8(buf).map_err(|e| ArrowError::ExternalError(Box::new(e)))
         }
     }
+}
+
+/// The rows as JSON objects (every column, nulls as `null`), framed by `F`.
+fn json_rows<F: arrow::json::writer::JsonFormat>(batches: &[RecordBatch]) -> Result<String, ArrowError> {
+    let mut w = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, F>(Vec::new());
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()?;
+    String::from_utf8(w.into_inner()).map_err(|e| ArrowError::ExternalError(Box::new(e)))
 }

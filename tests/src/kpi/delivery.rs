@@ -106,13 +106,15 @@ fn backtest_reports_when_alarms_would_have_fired() {
 #[test]
 fn html_report_draws_its_charts_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let (lake, truth) = generated_lake(dir.path(), 60_000, 30, "2026-11-20T00:00:00Z");
+    // Like `authlake demo`: 90 days, so the 60-day migration is over a month
+    // before the end, and a last day only 26 minutes long.
+    let (lake, truth) = generated_lake(dir.path(), 60_000, 90, "2026-11-20T00:26:00Z");
     let report = dir.path().join("report.html");
     let legacy = truth["legacy_users"].to_string();
     authlake_ok(&["dashboards", "render", "--lake", &lake, "--out", &report.display().to_string(), "--legacy-users", &legacy]);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(!html.contains("http://") && !html.contains("https://"), "the report must not need the network");
-    for section in ["id=\"mfa\"", "id=\"risk\"", "id=\"throttle\"", "id=\"migration\"", "Projected completion", "Remaining"] {
+    for section in ["id=\"mfa\"", "id=\"risk\"", "id=\"throttle\"", "id=\"migration\"", "id=\"wow\"", "Projected completion", "Remaining"] {
         assert!(html.contains(section), "{section} missing");
     }
 
@@ -137,7 +139,8 @@ fn html_report_draws_its_charts_in_chromium() {
     let dom = Command::new(chromium).args(flags).arg(&profile).arg("--dump-dom").arg(&url).output().unwrap();
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<svg class=\"chart\"").count() >= 6, "charts missing from the rendered DOM");
-    assert!(dom.matches("class=\"series\"").count() >= 20, "series missing from the rendered DOM");
+    assert!(dom.matches("class=\"series").count() >= 20, "series missing from the rendered DOM");
+    report_tells_the_truth(&dom, &lake);
     let shot = dir.path().join("shot.png");
     let out = Command::new(chromium).args(flags).arg(&profile).arg(format!("--screenshot={}", shot.display())).arg(&url).output().unwrap();
     assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
@@ -152,6 +155,136 @@ fn html_report_draws_its_charts_in_chromium() {
     assert!(counts.status.success(), "{}", String::from_utf8_lossy(&counts.stderr));
     let counts: Vec<u64> = String::from_utf8_lossy(&counts.stdout).lines().map(|l| l.parse().unwrap()).collect();
     assert!(counts.iter().all(|n| *n >= 200), "chart colours drawn (pixels per colour): {counts:?}");
+    assert!(html.contains("stalled since"), "this lake's migration ended a month before its end");
+
+    // A lake whose last day is complete and whose migration still runs.
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, truth) = generated_lake(dir.path(), 20_000, 30, "2026-11-20T00:00:00Z");
+    let report = dir.path().join("report.html");
+    authlake_ok(&["dashboards", "render", "--lake", &lake, "--out", &report.display().to_string(), "--legacy-users", &truth["legacy_users"].to_string()]);
+    let html = std::fs::read_to_string(&report).unwrap();
+    report_tells_the_truth(&html, &lake);
+    assert!(!html.contains("stalled since"), "this lake's migration runs to its end");
     let _ = authlake_bin();
 }
 
+/// Rows of `sql` over `lake`.
+fn sql(lake: &str, sql: &str) -> Vec<Value> {
+    serde_json::from_str(&authlake_ok(&["query", "--lake", lake, "--format", "json", sql])).unwrap()
+}
+
+fn sql_number(lake: &str, query: &str) -> u64 {
+    sql(lake, query)[0]["n"].as_u64().unwrap_or(0)
+}
+
+/// The text after `start` up to `end`.
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    Some(&s[from..from + s[from..].find(end)?])
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn unthousands(s: &str) -> u64 {
+    s.replace(',', "").trim().parse().unwrap_or_else(|_| panic!("not a count: {s:?}"))
+}
+
+/// Checks the report (its DOM or its file) against the lake, which the
+/// test asks on its own: report date, partial day, chart ends, projection,
+/// risk levels, separators, user pools and week over week.
+fn report_tells_the_truth(dom: &str, lake: &str) {
+    let sign_in = "event_type IN ('sign_in', 'federated_sign_in')";
+    let last = &sql(lake, "SELECT CAST(MAX(event_time) AS VARCHAR) AS t, CAST(MAX(event_date) AS VARCHAR) AS d FROM events")[0];
+    let (last_time, date) = (last["t"].as_str().unwrap().replace(' ', "T"), last["d"].as_str().unwrap().to_string());
+    let report_date = between(dom, "id=\"report-date\" datetime=\"", "\"").expect("report date missing");
+    assert_eq!(report_date, date, "the report date is the day of the lake's last event");
+
+    // The partial day: the lake's last event is well before the end of its day.
+    let partial = last_time[11..13].parse::<u32>().unwrap() < 23;
+    let charts: Vec<&str> = dom.split("<svg class=\"chart\"").skip(1).map(|c| &c[..c.find("</svg>").unwrap()]).collect();
+    assert!(charts.len() >= 6, "{} charts", charts.len());
+    assert_eq!(dom.contains("id=\"partial-day\""), partial, "partial-day note (last event {last_time})");
+    for c in &charts {
+        assert_eq!(c.contains("class=\"partial-day\""), partial, "partial day marked on every chart (last event {last_time})");
+        // Every chart ends at the report date, and says so on its axis.
+        assert_eq!(between(c, "data-to=\"", "\""), Some(date.as_str()), "chart ends at the report date");
+        let last_label = c.rsplit("class=\"x-label\"").next().and_then(|l| between(l, ">", "<"));
+        assert_eq!(last_label, Some(date.as_str()), "last x label is the report date");
+    }
+    if partial {
+        assert!(dom.contains("class=\"series partial\""), "the partial day's bars are drawn apart");
+    }
+
+    // The projection: a date after the report date while users remain and
+    // migrate, else stalled since the last day anyone migrated.
+    let migrated = "category = 'migration' AND event_type IN ('user_migration', 'bulk_import') AND outcome = 'success'";
+    let remaining = unthousands(between(dom, "id=\"remaining\">", "<").expect("remaining missing"));
+    let projection = between(dom, "id=\"projection\">Projected completion<b>", "</b>").expect("projection missing");
+    let recent = sql_number(lake, &format!("SELECT COUNT(*) AS n FROM events WHERE {migrated} AND event_date > DATE '{date}' - INTERVAL '14 days'"));
+    if remaining == 0 {
+        assert_eq!(projection, "complete");
+    } else if recent > 0 {
+        assert!(projection.len() == 10 && projection > date.as_str(), "projected {projection:?}, report date {date}, {remaining} users left");
+    } else {
+        let since = sql(lake, &format!("SELECT CAST(MAX(event_date) AS VARCHAR) AS d FROM events WHERE {migrated}"))[0]["d"].as_str().unwrap().to_string();
+        assert_eq!(projection, format!("stalled since {since}"), "no migrations in the 14 days to {date}");
+    }
+
+    // Risk mix: `none` (not assessed) is there, with all such sign-ins.
+    let risk = between(dom, "id=\"risk\"", "id=\"throttle\"").expect("risk section missing");
+    assert!(risk.contains("none risk</span>") && risk.contains(" none risk: "), "`none` missing from the risk chart");
+    let none = sql_number(lake, &format!("SELECT COUNT(*) AS n FROM events WHERE category = 'auth' AND {sign_in} AND risk_level IS NULL"));
+    let shown: u64 = dom.split("<tr data-level=\"none\">").skip(1).map(|r| unthousands(between(r, "</td><td>", "</td>").unwrap())).sum();
+    assert!(none > 0 && shown == none, "sign-ins without a risk level: {shown} shown, {none} in the lake");
+
+    // Thousands separators, on a number that needs them.
+    let sign_ins = sql_number(lake, &format!("SELECT COUNT(*) AS n FROM events WHERE {sign_in}"));
+    assert!(sign_ins >= 1_000);
+    assert_eq!(between(dom, "id=\"kpi-sign-ins\">", "<"), Some(thousands(sign_ins).as_str()));
+    for b in dom.split("<div class=\"kpi\"").skip(1).filter_map(|k| between(k, "<b", "</b>")) {
+        let value = &b[b.find('>').unwrap() + 1..];
+        // Dates aside, no run of more than three digits.
+        let longest = value.split(|c: char| !(c.is_ascii_digit() || c == '-')).filter(|t| !t.contains('-')).map(str::len).max().unwrap_or(0);
+        assert!(longest <= 3, "KPI {value:?} without separators");
+    }
+
+    // A section per user pool, with its sign-ins and its week over week.
+    // Events without a pool id (some sources carry none) get one section too.
+    let by_pool = sql(lake, &format!("SELECT COALESCE(user_pool_id, 'unknown') AS p, SUM(CASE WHEN {sign_in} THEN 1 ELSE 0 END) AS n FROM events GROUP BY 1"));
+    assert!(pools(lake).len() >= 2, "a lake of several user pools");
+    assert_eq!(dom.matches("<section class=\"pool\"").count(), by_pool.len());
+    for row in by_pool {
+        let p = row["p"].as_str().unwrap();
+        let section = between(dom, &format!("data-pool=\"{p}\"><h2>User pool {p}"), "</section>").unwrap_or_else(|| panic!("no section for {p}"));
+        assert_eq!(between(section, "Sign-ins<b>", "<"), Some(thousands(row["n"].as_u64().unwrap()).as_str()), "{p}");
+        assert!(section.contains("<table class=\"wow\""), "{p} has no week over week");
+    }
+
+    // Week over week: the last 7 complete days against the 7 before.
+    let wow = between(dom, "<table class=\"wow\" data-scope=\"all\">", "</table>").expect("week over week missing");
+    for r in ["Sign-ins", "MFA completion", "Throttle rate", "High-risk sign-ins"] {
+        assert!(wow.contains(&format!("<th>{r}</th>")), "{r} missing from week over week");
+    }
+    let end = if partial { 1 } else { 0 };
+    let week = |from: u32| {
+        sql_number(lake, &format!(
+            "SELECT COUNT(*) AS n FROM events WHERE {sign_in} AND event_date BETWEEN DATE '{date}' - INTERVAL '{} days' AND DATE '{date}' - INTERVAL '{} days'",
+            from + 6 + end,
+            from + end
+        ))
+    };
+    let (last_week, week_before) = (week(0), week(7));
+    let change = format!("{:+.1}%", 100.0 * (last_week as f64 - week_before as f64) / week_before as f64);
+    let expected = format!("<th>Sign-ins</th><td>{}</td><td>{}</td><td>{change}</td>", thousands(week_before), thousands(last_week));
+    assert!(wow.contains(&expected), "expected {expected} in {wow}");
+}

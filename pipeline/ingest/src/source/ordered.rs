@@ -189,6 +189,18 @@ mod tests {
     }
 
     #[test]
+    fn the_reader_sees_the_run_loop_gone_while_nothing_is_in_flight() {
+        // A following reader at the tips sends nothing: it must still stop
+        // when the run loop ends (SIGTERM), not poll on forever.
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (tx, rx) = mpsc::channel(8);
+        let sender = OrderedSender::new(runtime.handle().clone(), tx, 4);
+        assert!(!sender.is_closed());
+        drop(rx);
+        assert!(sender.is_closed());
+    }
+
+    #[test]
     fn finish_waits_for_chunks_in_flight() {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let (tx, mut rx) = mpsc::channel(8);

@@ -106,10 +106,11 @@ fn frame(out: &mut String, kind: &str, axis: &Axis, y_max: f64, unit: &str) {
     // too close to it would overlap, so it gives way.
     let every = n.div_ceil(8).max(1);
     for (i, l) in x_labels.iter().enumerate().filter(|(i, _)| *i + 1 == n || (i % every == 0 && i + every / 2 + 1 < n)) {
-        let x = x_at(i, n);
+        // The last label ends at the plot's edge rather than running off it.
+        let (x, anchor) = if i + 1 == n && n > 1 { (W - RIGHT, "end") } else { (x_at(i, n), "middle") };
         let _ = write!(
             out,
-            r##"<text class="x-label" x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#555">{}</text>"##,
+            r##"<text class="x-label" x="{x:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}" fill="#555">{}</text>"##,
             H - BOTTOM + 18.0,
             esc(l)
         );

@@ -134,14 +134,21 @@ pub(super) fn total(by_pool: &ByPool) -> BTreeMap<NaiveDate, Counts> {
     out
 }
 
+/// What `kpi_catalogue` calls the pool of events without a user pool id.
+const UNKNOWN: &str = "unknown";
+
 /// A section per user pool: its totals and its week over week.
 pub(super) fn sections(html: &mut String, tl: &Timeline, by_pool: &ByPool) {
-    for (pool, days) in by_pool {
+    // Events without a pool come last: they are not a pool of their own.
+    let mut order: Vec<_> = by_pool.iter().collect();
+    order.sort_by_key(|(pool, _)| (pool.as_str() == UNKNOWN, pool.as_str()));
+    for (pool, days) in order {
         let all = sum(days, NaiveDate::MIN, tl.report_date);
+        let note = if pool == UNKNOWN { " <small>(events without a user pool id)</small>" } else { "" };
         let id = pool.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "-");
         let _ = write!(
             html,
-            r#"<section class="pool" id="pool-{id}" data-pool="{pool}"><h2>User pool {pool}</h2><div class="kpis"><div class="kpi">Events<b>{}</b></div><div class="kpi">Sign-ins<b>{}</b></div><div class="kpi">MFA completion<b>{}</b></div><div class="kpi">Throttle rate<b>{}</b></div><div class="kpi">Users migrated<b>{}</b></div></div>"#,
+            r#"<section class="pool" id="pool-{id}" data-pool="{pool}"><h2>User pool {pool}{note}</h2><div class="kpis"><div class="kpi">Events<b>{}</b></div><div class="kpi">Sign-ins<b>{}</b></div><div class="kpi">MFA completion<b>{}</b></div><div class="kpi">Throttle rate<b>{}</b></div><div class="kpi">Users migrated<b>{}</b></div></div>"#,
             grouped(all.events, 0),
             grouped(all.sign_ins, 0),
             pct(all.mfa_completions, all.mfa_challenges).map_or("n/a".into(), |v| format!("{v:.1}%")),
