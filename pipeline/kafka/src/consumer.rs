@@ -181,7 +181,7 @@ fn read(
                 None => Offset::Beginning,
             };
             tpl.add_partition_offset(topic, *p, from)
-                .map_err(|source| KafkaError::Assign { topic: topic.clone(), partition: *p, offset: format!("{from:?}"), source })?;
+                .map_err(|source| KafkaError::Assign { at: format!("{topic}/{p} at {from:?}"), source })?;
         }
         drop(next);
         consumer.assign(&tpl).map_err(KafkaError::Client)?;

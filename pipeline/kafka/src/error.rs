@@ -18,8 +18,9 @@ pub enum KafkaError {
     NoSuchTopic(String),
     #[error("kafka subscribe: {0}")]
     Subscribe(#[source] ClientError),
-    #[error("kafka assign {topic}/{partition} at {offset}: {source}")]
-    Assign { topic: String, partition: i32, offset: String, source: ClientError },
+    /// `at`: the topic, partition and offset.
+    #[error("kafka assign {at}: {source}")]
+    Assign { at: String, source: ClientError },
     #[error("kafka: {0}")]
     MskIam(String),
     #[error("kafka: {0}")]

@@ -41,8 +41,9 @@ enum Pending {
 pub struct OrderedSender {
     fifo: mpsc::Sender<Pending>,
     /// The run loop's channel: an idle forwarder (nothing in flight) does
-    /// not notice the run loop is gone, so the reader asks this.
-    run_loop: mpsc::Sender<SourceEvent>,
+    /// not notice the run loop is gone, so the reader asks this. Weak, so
+    /// that the channel still closes when the forwarder stops.
+    run_loop: mpsc::WeakSender<SourceEvent>,
     runtime: Handle,
     failure: Arc<OnceLock<DecodeFailed>>,
     /// Disconnects when the forwarder has stopped.
@@ -53,7 +54,7 @@ impl OrderedSender {
     /// Forwards to `tx`, with at most `depth` events (decoding or ready)
     /// in flight: the reader blocks beyond that, so memory stays bounded.
     pub fn new(runtime: Handle, tx: mpsc::Sender<SourceEvent>, depth: usize) -> Self {
-        let run_loop = tx.clone();
+        let run_loop = tx.downgrade();
         let (fifo, mut rx) = mpsc::channel::<Pending>(depth.max(1));
         let failure: Arc<OnceLock<DecodeFailed>> = Arc::default();
         let failed = failure.clone();
@@ -117,7 +118,7 @@ impl OrderedSender {
 
     /// True once nothing more can be passed on.
     pub fn is_closed(&self) -> bool {
-        self.fifo.is_closed() || self.run_loop.is_closed()
+        self.fifo.is_closed() || self.run_loop.upgrade().is_none_or(|tx| tx.is_closed())
     }
 
     /// Why the forwarder stopped early, if a decode failed.
