@@ -38,7 +38,7 @@ pub struct GenerateArgs {
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let start = std::time::Instant::now();
-    let truth = write(&args, true)?;
+    let truth = write(&args)?;
     tracing::info!(
         "generated {} events in {:.2}s -> {} ({} legacy users: ~80% lazy, {} bulk-imported)",
         truth.events,
@@ -51,7 +51,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
 }
 
 /// Generates per `args`; used by `demo` too.
-pub fn write(args: &GenerateArgs, show_progress: bool) -> anyhow::Result<Truth> {
+pub fn write(args: &GenerateArgs) -> anyhow::Result<Truth> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let end_ms = match &args.end {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t).with_context(|| format!("invalid --end {t:?} (RFC 3339)"))?.timestamp_millis(),
@@ -61,7 +61,7 @@ pub fn write(args: &GenerateArgs, show_progress: bool) -> anyhow::Result<Truth> 
     let params = Params { events: args.events, days: args.days.max(1), seed: args.seed, end_ms, format, threads };
     let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(8 << 20, file);
-    let tty = show_progress && crate::logging::show_progress();
+    let tty = crate::logging::show_progress();
     let total = args.events;
     let truth = generate(&params, &mut out, &mut |n| {
         if tty {

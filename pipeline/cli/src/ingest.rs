@@ -197,7 +197,7 @@ pub async fn run(
             let progress = Arc::new(Progress::default());
             authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?
         }
-        Source::Files(files) => ingest_files(&lake, files, &opts, true, shutdown).await?,
+        Source::Files(files) => ingest_files(&lake, files, &opts, shutdown).await?,
     };
     println!("{}", summary_line(&summary, &lake));
     if let Some(p) = pusher {
@@ -224,11 +224,10 @@ pub async fn ingest_files(
     lake: &Lake,
     files: Vec<std::path::PathBuf>,
     opts: &IngestOptions,
-    show_progress: bool,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<IngestSummary> {
     let progress = Arc::new(Progress::default());
-    let ticker = (show_progress && crate::logging::show_progress()).then(|| {
+    let ticker = crate::logging::show_progress().then(|| {
         let p = progress.clone();
         tokio::spawn(async move {
             let start = std::time::Instant::now();

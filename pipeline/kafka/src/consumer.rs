@@ -79,7 +79,7 @@ pub async fn run_kafka(
                 msk,
             };
             let consumer: BaseConsumer<IngestContext> =
-                config.create_with_context(ctx).map_err(KafkaError::Consumer)?;
+                config.create_with_context(ctx).map_err(KafkaError::Client)?;
             let consumer = Arc::new(consumer);
             let _ = shared.set(consumer.clone());
             let result = read(&consumer, &partitions, &start, &kopts, &tx, &progress);

@@ -8,10 +8,9 @@ use rdkafka::error::KafkaError as ClientError;
 /// partition (and offset) it concerns where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
+    /// Creating the client or assigning partitions failed.
     #[error("kafka: {0}")]
     Client(#[source] ClientError),
-    #[error("kafka consumer: {0}")]
-    Consumer(#[source] ClientError),
     #[error("kafka: cannot reach the brokers for topic {topic}: {source}")]
     Unreachable { topic: String, source: ClientError },
     #[error("kafka: topic {0:?} does not exist")]

@@ -165,10 +165,11 @@ macro_rules! declare_columns {
         }
 
         impl AuthEvent {
-            /// Every field, by column name, for code that fills columns by
-            /// kind rather than by name (the canonical decoder).
-            pub fn fields_mut(&mut self) -> Vec<(&'static str, FieldMut<'_>)> {
-                vec![ $( (stringify!($name), FieldMut::$kind(&mut self.$name)), )+ ]
+            /// Every field in schema order (that of [`COLUMNS`]), for code
+            /// that fills columns by kind rather than by name (the
+            /// canonical decoder).
+            pub fn fields_mut(&mut self) -> [FieldMut<'_>; COLUMNS.len()] {
+                [ $( FieldMut::$kind(&mut self.$name), )+ ]
             }
         }
     };
@@ -341,11 +342,6 @@ pub const fn kind_index(i: usize) -> usize {
         j += 1;
     }
     n
-}
-
-/// The column named `name`.
-pub fn column(name: &str) -> Option<&'static Column> {
-    COLUMNS.iter().find(|c| c.name == name)
 }
 
 #[cfg(test)]

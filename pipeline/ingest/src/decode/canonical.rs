@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::value::{flag, integer, iso_time, text};
 use super::{Normalized, Record};
-use authlake_core::columns::{column, FieldMut};
+use authlake_core::columns::{FieldMut, COLUMNS};
 use authlake_core::event::{category_of, known_event_type, Category};
 
 /// Canonical records are flat objects with a snake_case `event_type`.
@@ -44,14 +44,14 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     e.event_type = event_type.to_string();
     // Every other column canonical input may carry, by kind.
     let tenant_default = e.tenant_id.take();
-    for (name, field) in e.fields_mut() {
-        if !column(name).is_some_and(|c| c.spec.from_input) {
+    for (column, field) in COLUMNS.iter().zip(e.fields_mut()) {
+        if !column.spec.from_input {
             continue;
         }
         match field {
-            FieldMut::Opt(f) => *f = s(name),
-            FieldMut::Flag(f) => *f = b(name),
-            FieldMut::Int(f) => *f = integer(v.get(name)),
+            FieldMut::Opt(f) => *f = s(column.name),
+            FieldMut::Flag(f) => *f = b(column.name),
+            FieldMut::Int(f) => *f = integer(v.get(column.name)),
             // Required columns are read above, with their own rules.
             FieldMut::Text(_) | FieldMut::Time(_) => {}
         }

@@ -10,6 +10,7 @@ mod auth_event;
 mod canonical;
 mod cloudtrail;
 mod fast;
+mod scan;
 mod mfa;
 mod trigger;
 pub mod value;
