@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use std::process::{Command, Stdio};
 
-use authlake_ingest::lake::commit::CommitLog;
-use authlake_ingest::lake::LakeError;
-use authlake_ingest::lake::Checkpoint;
-use authlake_ingest::Lake;
+use authlake_lake::commit::CommitLog;
+use authlake_lake::LakeError;
+use authlake_lake::Checkpoint;
+use authlake_lake::Lake;
 
 use crate::support::{authlake_bin, authlake_env_ok, authlake_ok, fixtures, position_commit, python, traffic, Moto};
 

@@ -6,9 +6,10 @@ use std::process::{Command, Output};
 
 use arrow::array::RecordBatch;
 use authlake_ingest::decode::Defaults;
-use authlake_ingest::lake::commit::Commit;
-use authlake_ingest::lake::Checkpoint;
-use authlake_ingest::{IngestOptions, IngestSummary, Lake, Progress};
+use authlake_lake::commit::Commit;
+use authlake_lake::Checkpoint;
+use authlake_ingest::{IngestOptions, IngestSummary, Progress};
+use authlake_lake::Lake;
 
 /// The workspace root.
 pub fn root() -> PathBuf {

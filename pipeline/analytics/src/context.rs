@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use authlake_core::schema::{dead_letters_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
-use authlake_ingest::lake::{Lake, Location, DEAD_LETTERS_DIR};
+use authlake_lake::{Lake, Location, DEAD_LETTERS_DIR};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;

@@ -211,7 +211,7 @@ impl Runs {
 pub(crate) mod tests {
     use super::*;
     use arrow::util::pretty::pretty_format_batches;
-    use authlake_ingest::Lake;
+    use authlake_lake::Lake;
     use datafusion::execution::SessionStateBuilder;
     use datafusion::prelude::{SessionConfig, SessionContext};
 

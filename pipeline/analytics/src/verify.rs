@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use authlake_core::SCHEMA_VERSION;
-use authlake_ingest::lake::commit::{AddedFile, CommitLog, TableKind};
-use authlake_ingest::lake::{Lake, LakeError};
+use authlake_lake::commit::{AddedFile, CommitLog, TableKind};
+use authlake_lake::{Lake, LakeError};
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

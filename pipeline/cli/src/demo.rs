@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use authlake_ingest::source::file;
-use authlake_ingest::{IngestOptions, Lake};
+use authlake_ingest::{IngestOptions};
+use authlake_lake::Lake;
 use authlake_kpi::metrics::catalogue::{DEFAULT_LATENESS_MINUTES, DEFAULT_MAX_CLIENTS_PER_POOL};
 use authlake_kpi::metrics::{compute, CatalogueOptions, Window};
 use chrono::{DateTime, Duration, Utc};

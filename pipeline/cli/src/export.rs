@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use authlake_analytics::export::{export, manifest, ExportFormat, ExportOptions};
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Args)]

@@ -8,7 +8,8 @@ use anyhow::{bail, Context};
 use authlake_core::position::sha256_hex;
 use authlake_ingest::decode::Defaults;
 use authlake_ingest::source::file;
-use authlake_ingest::{run_files, IngestOptions, IngestSummary, Lake, Progress};
+use authlake_ingest::{run_files, IngestOptions, IngestSummary, Progress};
+use authlake_lake::Lake;
 use clap::Args;
 
 use crate::config::{parse_duration, parse_size, IngestConfig};

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use authlake_analytics::catalog::{ddl, Engine};
 use authlake_analytics::maintain::{compact, forget, retention};
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use clap::{Args, ValueEnum};
 
 use crate::config::{parse_duration, parse_size};

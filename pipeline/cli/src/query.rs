@@ -7,7 +7,7 @@ use anyhow::Context;
 use authlake_analytics::named;
 use authlake_analytics::output::{render, Format};
 use authlake_analytics::{lake_context, run_sql_with};
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use clap::Args;
 
 use crate::cli::OutputFormat;

@@ -14,11 +14,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant as TokioInstant;
 
 use crate::decode::Defaults;
-use crate::lake::commit::{Commit, CommitLog, CommitStats};
-use crate::lake::recover::{recover, Recovery, STAGING_GRACE};
-use crate::lake::{Lake, LakeError};
+use authlake_lake::commit::{Commit, CommitLog, CommitStats};
+use authlake_lake::recover::{recover, Recovery, STAGING_GRACE};
+use authlake_lake::{Lake, LakeError};
 use crate::sink::{FileTargets, Sink};
-use crate::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 use crate::source::{file, Chunk, SourceError, SourceEvent};
 
 /// How an ingest run writes and when it commits.

@@ -8,20 +8,17 @@ use std::sync::Arc;
 use authlake_core::partition::PartitionKey;
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
-use authlake_core::columns::{Encoding as ColumnEncoding, COLUMNS};
 use authlake_core::schema::{dead_letters_schema, dead_letters_to_batch, events_file_schema};
 use authlake_core::DeadLetter;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use parquet::arrow::async_writer::AsyncArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::file::properties::WriterProperties;
 
-use crate::lake::commit::{AddedFile, TableKind};
-use crate::lake::recover::staging_dir;
-use crate::lake::{Lake, LakeError, DEAD_LETTERS_DIR};
+use authlake_lake::commit::{AddedFile, TableKind};
+use authlake_lake::files::{staging_name, writer_properties};
+use authlake_lake::{Lake, LakeError, DEAD_LETTERS_DIR};
 
 /// How files are cut and how much is held in memory.
 #[derive(Debug, Clone)]
@@ -41,57 +38,8 @@ impl Default for FileTargets {
     }
 }
 
-/// Parquet properties of the lake's files: each `events` column as its
-/// declaration says ([`authlake_core::columns::Spec`]), and the
-/// dead-letter columns of the same names alike.
-pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
-    let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_created_by(format!("authlake {}", env!("CARGO_PKG_VERSION")));
-    for c in COLUMNS {
-        let path = || ColumnPath::from(c.name);
-        let spec = c.spec;
-        if !spec.dictionary {
-            b = b.set_column_dictionary_enabled(path(), false);
-        }
-        if !spec.statistics {
-            b = b.set_column_statistics_enabled(path(), EnabledStatistics::None);
-        }
-        if !spec.compressed {
-            b = b.set_column_compression(path(), Compression::UNCOMPRESSED);
-        }
-        let encoding = match spec.encoding {
-            ColumnEncoding::Default => None,
-            ColumnEncoding::DeltaBinaryPacked => Some(Encoding::DELTA_BINARY_PACKED),
-            // Only for random ids: each such column holds parquet-rs's 1 MiB
-            // delta-encoder buffer per open file (docs/performance.md).
-            ColumnEncoding::DeltaLength => Some(Encoding::DELTA_LENGTH_BYTE_ARRAY),
-            ColumnEncoding::DeltaByteArray => Some(Encoding::DELTA_BYTE_ARRAY),
-        };
-        if let Some(e) = encoding {
-            b = b.set_column_encoding(path(), e);
-        }
-    }
-    // The dead-letter table's own hash column: unique per row.
-    b = b
-        .set_column_dictionary_enabled(ColumnPath::from("raw_sha256"), false)
-        .set_column_statistics_enabled(ColumnPath::from("raw_sha256"), EnabledStatistics::None);
-    b.build()
-}
-
-static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// What object_store's `BufWriter` holds before it starts a multipart upload.
 const STORE_BUFFER_BYTES: u64 = 10 * 1024 * 1024;
-
-/// A unique staging name for this process.
-pub fn staging_name(writer: &str) -> Path {
-    let n = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    Path::from(format!("{}/{nanos:x}-{}-{n}.parquet", staging_dir(writer), std::process::id()))
-}
 
 /// A partition's file being written. Encoding runs in its own task, so
 /// the files of several partitions are encoded on all cores while the run

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use authlake_ingest::run::now_micros;
 use authlake_ingest::source::ordered::{decode_depth, OrderedSender};
-use authlake_ingest::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 use authlake_ingest::source::SourceError;
-use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress, SourceEvent};
+use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Progress, SourceEvent};
+use authlake_lake::Lake;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError as ClientError;

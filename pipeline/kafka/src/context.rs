@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_ingest::lake::commit::CommitLog;
+use authlake_lake::commit::CommitLog;
 use authlake_ingest::source::ordered::{DecodeFailed, OrderedSender};
-use authlake_ingest::{Lake, SourceEvent};
+use authlake_ingest::SourceEvent;
+use authlake_lake::Lake;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
@@ -167,7 +168,7 @@ impl ConsumerContext for IngestContext {
                 Some(o) => {
                     next.insert((e.topic().to_string(), e.partition()), o as i64);
                     self.resume.lock().expect("resume lock").expect(e.topic(), e.partition(), o as i64);
-                    started.insert(position_key(e.topic(), e.partition()), authlake_ingest::lake::Checkpoint::offset(o));
+                    started.insert(position_key(e.topic(), e.partition()), authlake_lake::Checkpoint::offset(o));
                     Offset::Offset(o as i64)
                 }
                 None if self.start == StartAt::Latest => Offset::End,

@@ -4,7 +4,7 @@
 
 use authlake_core::position::PayloadPosition;
 use authlake_ingest::decode::{Decoder, Defaults, PayloadContext};
-use authlake_ingest::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 use authlake_ingest::source::Chunk;
 
 use crate::spec::position_key;

@@ -17,7 +17,7 @@ pub enum KinesisError {
     #[error("kinesis: lease table {table}: {source}")]
     Leases { table: String, source: LeaseError },
     #[error("kinesis: reading the lake's positions: {0}")]
-    Lake(#[from] authlake_ingest::lake::LakeError),
+    Lake(#[from] authlake_lake::LakeError),
     #[error("kinesis: {0}")]
     Decode(#[from] DecodeFailed),
 }

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_ingest::lake::commit::CommitLog;
+use authlake_lake::commit::CommitLog;
 use authlake_ingest::run::now_micros;
-use authlake_ingest::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 use authlake_ingest::source::ordered::OrderedSender;
 use authlake_ingest::telemetry::{Lag, Telemetry};
 use authlake_ingest::{Progress, SourceEvent};

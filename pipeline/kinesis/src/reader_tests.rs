@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_ingest::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 use arrow::array::AsArray;
 use authlake_ingest::source::ordered::OrderedSender;
 use authlake_ingest::SourceEvent;

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlake_ingest::lake::commit::CommitLog;
-use authlake_ingest::lake::LakeError;
+use authlake_lake::commit::CommitLog;
+use authlake_lake::LakeError;
 use authlake_ingest::source::ordered::{decode_depth, OrderedSender};
 use authlake_ingest::source::SourceError;
-use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Lake, Progress};
+use authlake_ingest::{run_source, IngestError, IngestOptions, IngestSummary, Progress};
+use authlake_lake::Lake;
 use tokio::sync::watch;
 
 use crate::api::{KinesisApi, StartFrom};

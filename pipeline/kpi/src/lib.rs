@@ -23,7 +23,7 @@ pub const DEFAULT_NAMESPACE: &str = "Authlake";
 
 /// The user pools of the lake, sorted: the dimensions of alarms and
 /// dashboards.
-pub async fn lake_pools(lake: &authlake_ingest::Lake) -> Result<Vec<String>, metrics::MetricsError> {
+pub async fn lake_pools(lake: &authlake_lake::Lake) -> Result<Vec<String>, metrics::MetricsError> {
     let ctx = authlake_analytics::lake_context(lake).await?;
     let sql = "SELECT DISTINCT user_pool_id FROM events WHERE user_pool_id IS NOT NULL ORDER BY 1";
     let (_, batches) = authlake_analytics::run_sql(&ctx, sql).await?;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use authlake_analytics::named;
 use authlake_analytics::output::{render, Format};
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use serde_json::Value;
 
 use super::generated_lake;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use authlake_ingest::lake::commit::CommitLog;
-use authlake_ingest::Lake;
+use authlake_lake::commit::CommitLog;
+use authlake_lake::Lake;
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -87,7 +87,7 @@ pub enum ExportError {
     #[error(transparent)]
     Parquet(#[from] parquet::errors::ParquetError),
     #[error(transparent)]
-    Lake(#[from] authlake_ingest::lake::LakeError),
+    Lake(#[from] authlake_lake::LakeError),
 }
 
 /// SQL string literal.

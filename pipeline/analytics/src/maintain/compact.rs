@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use authlake_core::partition::PartitionKey;
-use authlake_ingest::lake::commit::{AddedFile, CommitLog, TableKind};
-use authlake_ingest::Lake;
+use authlake_lake::commit::{AddedFile, CommitLog, TableKind};
+use authlake_lake::Lake;
 
 use super::{apply, live_files, read_table_file, stage, MaintainError};
 

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
 use authlake_core::position::sha256_hex;
-use authlake_ingest::lake::commit::{AddedFile, CommitLog, TableKind};
-use authlake_ingest::Lake;
+use authlake_lake::commit::{AddedFile, CommitLog, TableKind};
+use authlake_lake::Lake;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::json;
@@ -125,7 +125,7 @@ pub async fn forget(lake: &Lake, user: &str) -> Result<ForgetSummary, MaintainEr
     lake.store
         .put(&path, PutPayload::from(serde_json::to_vec_pretty(&record).expect("record serializes")))
         .await
-        .map_err(|e| authlake_ingest::lake::LakeError::store(&path, e))?;
+        .map_err(|e| authlake_lake::LakeError::store(&path, e))?;
     summary.commit = Some(commit.version);
     summary.record = Some(record_path);
     Ok(summary)

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use authlake_core::schema::conform_events;
-use authlake_ingest::lake::commit::{AddedFile, Commit, CommitLog, TableKind};
-use authlake_ingest::lake::{Lake, LakeError};
-use authlake_ingest::sink::{staging_name, writer_properties};
+use authlake_lake::commit::{AddedFile, Commit, CommitLog, TableKind};
+use authlake_lake::{Lake, LakeError};
+use authlake_lake::files::{staging_name, writer_properties};
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
@@ -112,7 +112,7 @@ pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec
 
 /// Removes partition directories left empty (local lakes; S3 has none).
 fn prune_empty_dirs(lake: &Lake) {
-    if let authlake_ingest::lake::Location::Local(root) = &lake.location {
+    if let authlake_lake::Location::Local(root) = &lake.location {
         let Ok(cats) = std::fs::read_dir(root) else { return };
         for cat in cats.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("category=")) {
             if let Ok(days) = std::fs::read_dir(cat.path()) {

@@ -2,8 +2,8 @@
 //! older than the retention period, through one commit.
 
 use authlake_core::partition::PartitionKey;
-use authlake_ingest::lake::commit::{CommitLog, TableKind};
-use authlake_ingest::Lake;
+use authlake_lake::commit::{CommitLog, TableKind};
+use authlake_lake::Lake;
 
 use super::{apply, live_files, MaintainError};
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use authlake_analytics::lake_context;
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use authlake_kpi::alarms::{backtest, spec::AlarmSpec, sync as alarm_sync, AlarmConfig};
 use authlake_kpi::cloudwatch::{client, ClientOptions};
 use chrono::Utc;

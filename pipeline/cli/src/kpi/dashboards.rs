@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use authlake_analytics::lake_context;
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use authlake_kpi::cloudwatch::{client, ClientOptions};
 use authlake_kpi::dashboards::{report, sync as dash_sync};
 use chrono::Utc;

@@ -8,7 +8,7 @@ mod dashboards;
 pub use alarms::{run_alarms, AlarmsArgs};
 pub use dashboards::{run_dashboards, write_report, DashboardsArgs};
 
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use authlake_kpi::cloudwatch::{client, ClientOptions};
 use authlake_kpi::metrics::catalogue::{DEFAULT_LATENESS_MINUTES, DEFAULT_MAX_CLIENTS_PER_POOL};
 use authlake_kpi::metrics::push::{push, CloudWatchSink, PushOptions, PushReport, DEFAULT_RECONCILE_AFTER_SECS};

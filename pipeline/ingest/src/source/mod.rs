@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::decode::Decoded;
-use crate::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 
 /// Decoded payloads and the positions they bring each source partition to.
 #[derive(Debug, Default)]

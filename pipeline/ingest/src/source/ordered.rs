@@ -130,7 +130,7 @@ impl OrderedSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lake::Checkpoint;
+    use authlake_lake::Checkpoint;
 
     fn chunk(n: u64) -> Chunk {
         Chunk { positions: vec![("p".into(), Checkpoint::offset(n))], payloads: n, ..Default::default() }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use aws_sdk_cloudwatch::Client;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};

@@ -9,7 +9,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 use authlake_analytics::named;
 use authlake_analytics::{lake_context, run_sql};
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use chrono::{DateTime, Duration, Utc};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;

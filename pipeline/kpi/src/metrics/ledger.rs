@@ -10,7 +10,7 @@
 //! looked up in CloudWatch (its first datum's sample count) before it is
 //! sent again, so an accepted request is never sent twice.
 
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use chrono::{DateTime, Utc};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use authlake_ingest::Lake;
+use authlake_lake::Lake;
 use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, Statistic};
 use chrono::{DateTime, Duration, Utc};

@@ -19,7 +19,7 @@ use share::{split, Part, Pending, ShareDecoder, Work};
 use super::split::{next_payload, Cut};
 use super::{Chunk, ChunkSink, SourceError};
 use crate::decode::Defaults;
-use crate::lake::Checkpoint;
+use authlake_lake::Checkpoint;
 
 const READ_BLOCK: usize = 4 * 1024 * 1024;
 /// Payloads decoded before a chunk is handed to the writer.

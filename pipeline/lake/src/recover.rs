@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
-use super::commit::LakeState;
-use super::{Lake, LakeError, STAGING_DIR};
+use crate::commit::LakeState;
+use crate::{Lake, LakeError, STAGING_DIR};
 
 /// Staging files of other writers younger than this are left alone: their
 /// writer may still be about to commit them.

@@ -1,4 +1,19 @@
-//! The lake: a local directory or an S3 prefix behind one object store.
+//! authlake-lake: the table every other stage reads and writes.
+//!
+//! A lake is a local directory or an S3 prefix behind one object store
+//! ([`Lake`]). What it promises:
+//!
+//! - **A file is in the table only through a commit.** Writers encode
+//!   Parquet ([`files::writer_properties`]) into their own staging area;
+//!   a commit ([`commit::CommitLog`]) names the files it adds and removes
+//!   and the source positions they cover, atomically.
+//! - **Exactly once per source position.** A commit carries the position
+//!   of every source partition it advances ([`Checkpoint`]) and is refused
+//!   ([`LakeError::PositionConflict`]) when another writer moved one of
+//!   them since this writer read it.
+//! - **A crash loses nothing and leaves nothing visible**: [`recover`]
+//!   finishes what a committed writer left half done and removes staging
+//!   files no commit references.
 //!
 //! Layout (docs/lake.md):
 //! `category=<c>/event_date=<d>/part-<commit>-<n>.parquet` for live data,
@@ -8,6 +23,7 @@
 
 mod checkpoint;
 pub mod commit;
+pub mod files;
 pub mod recover;
 
 pub use checkpoint::Checkpoint;

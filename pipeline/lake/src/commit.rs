@@ -14,9 +14,9 @@ use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use super::recover::move_file;
-use super::{Lake, LakeError, COMMITS_DIR};
-use crate::lake::Checkpoint;
+use crate::recover::move_file;
+use crate::{Lake, LakeError, COMMITS_DIR};
+use crate::Checkpoint;
 
 /// Which table a data file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
