@@ -18,8 +18,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "Python peers: DuckDB (reads the lake), moto (S3), ministack + cbor2 (CloudWatch), boto3 (and botocore's SigV4 signer), Pillow, confluent-kafka (the benchmark's librdkafka peer)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  'duckdb>=1.1' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow confluent-kafka 2>&1 | grep -v 'already satisfied' || true
-python3 -c 'import duckdb, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
+  'duckdb>=1.1' 'deltalake>=1.0' 'polars>=1.0' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow confluent-kafka 2>&1 | grep -v 'already satisfied' || true
+python3 -c 'import duckdb, deltalake, polars, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
 
 step "Debian packages: chromium (HTML report test); libssl-dev, pkg-config (librdkafka's build); kcat"

@@ -1,5 +1,5 @@
-//! DuckDB reads the lake's Parquet with Hive partitioning and sees the
-//! same rows as authlake's own queries.
+//! DuckDB reads the snapshot's files (the Delta log read by Python
+//! `deltalake`) with Hive partitioning and sees the same rows as authlake's own queries.
 
 use authlake_generator::{generate, Format, Params};
 use serde_json::{json, Value};
@@ -25,11 +25,12 @@ async fn duckdb_sees_the_same_table() {
     .await;
     let script = format!(
         r#"
-import json
-rows = duckdb.sql("""
+import json, deltalake
+files = deltalake.DeltaTable('{}').file_uris()
+rows = duckdb.sql(f"""
   SELECT category, CAST(event_date AS VARCHAR) AS d, COUNT(*) AS n, COUNT(DISTINCT event_id) AS ids,
          SUM(CASE WHEN mfa_passed THEN 1 ELSE 0 END) AS mfa_ok, strftime(MIN(event_time) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS first
-  FROM read_parquet('{}/category=*/event_date=*/*.parquet', hive_partitioning = true)
+  FROM read_parquet({{files!r}}, hive_partitioning = true)
   GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
 print(json.dumps([dict(category=r[0], d=r[1], n=r[2], ids=r[3], mfa_ok=int(r[4]), first=r[5]) for r in rows]))
 "#,

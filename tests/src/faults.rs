@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::crash_loop::orphans;
 use crate::support::{authlake, authlake_ok, counts, traffic};
 
 /// A size-limited tmpfs, unmounted when dropped (tests/run.sh runs as root;
@@ -52,12 +51,13 @@ fn a_full_disk_stops_the_ingest_clearly_and_loses_nothing_committed() {
     let (n, ids, _) = counts(&lake);
     assert_eq!(n, ids);
     assert!(n > 0 && n < rows, "{n} of {rows} committed before the disk filled");
-    assert!(orphans(Path::new(&lake)).is_empty());
 
-    // Space back: the rerun finishes, every event once.
+    // Space back: the rerun finishes, every event once, and removes what
+    // the failed run wrote and never committed.
     disk.resize("512m");
     let out = authlake_ok(&args);
     assert!(out.contains(&format!("ingested {} events", rows - n)), "{out}");
+    assert!(crate::support::uncommitted_files(Path::new(&lake)).is_empty());
     assert_eq!(counts(&lake), (rows, rows, rows));
 }
 
@@ -98,14 +98,15 @@ fn damaged_lake_files_are_reported_with_their_path() {
     std::fs::write(victim, &original).unwrap();
     assert_eq!(counts(&lake_s).0, rows);
 
-    // A corrupt commit file: named by the query and by the next ingest.
-    let commit = lake.join("_authlake/commits/00000000000000000000.json");
+    // A corrupt commit in the Delta log: the query and the next ingest
+    // fail naming the log, never answer or write past it.
+    let commit = lake.join("_delta_log/00000000000000000001.json");
     let good = std::fs::read(&commit).unwrap();
     std::fs::write(&commit, &good[..good.len() / 3]).unwrap();
-    fails_naming("_authlake/commits/00000000000000000000.json");
+    fails_naming("Delta table events (log _delta_log/)");
     let out = authlake(&["ingest", "--from", &input, "--lake", &lake_s, "--quiet"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("corrupt commit _authlake/commits/00000000000000000000.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Delta table events (log _delta_log/)"), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::write(&commit, &good).unwrap();
     assert_eq!(counts(&lake_s).0, rows);
 }

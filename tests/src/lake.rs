@@ -35,8 +35,9 @@ async fn fixtures_ingest_once_and_rerun_adds_nothing() {
     assert_eq!(rows, vec![json!({"n": events, "s": events})]);
     let dl = query_json(&lake, "SELECT COUNT(*) AS n FROM dead_letters").await;
     assert_eq!(dl, vec![json!({"n": dead})]);
-    // Nothing in flight is left; data lives only in partition directories.
-    assert!(walk(&lake.join("_authlake/staging")).is_empty());
+    // Nothing uncommitted is left; the table's files live only in
+    // partition directories.
+    assert!(crate::support::uncommitted_files(&lake).is_empty());
     for f in partition_files(&lake) {
         let rel = f.strip_prefix(&lake).unwrap().to_string_lossy().to_string();
         let parts: Vec<&str> = rel.split('/').collect();

@@ -37,6 +37,8 @@ mod crash;
 #[cfg(test)]
 mod crash_loop;
 #[cfg(test)]
+mod delta;
+#[cfg(test)]
 mod duckdb;
 #[cfg(test)]
 mod faults;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use std::process::{Command, Stdio};
 
-use authlake_lake::commit::CommitLog;
+use authlake_lake::positions::Shape;
+use authlake_lake::{CommitLog, Operation};
 use authlake_lake::LakeError;
 use authlake_lake::Checkpoint;
 use authlake_lake::Lake;
@@ -50,22 +51,25 @@ async fn racing_writers_take_distinct_commit_numbers_on_s3() {
         std::env::set_var(k, v);
     }
     let lake = Lake::open("s3://race/lake", true).unwrap();
-    // Both writers read the log when it is empty...
+    // Three writers read the lake before it has a table...
     let mut first = CommitLog::load(&lake).await.unwrap();
     let mut second = CommitLog::load(&lake).await.unwrap();
     let mut third = CommitLog::load(&lake).await.unwrap();
     let expect_none = |k: &str| BTreeMap::from([(k.to_string(), None::<Checkpoint>)]);
-    // ...both try commit 0: one wins, the other re-reads and takes 1.
-    let a = first.commit(position_commit("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap();
-    let b = second.commit(position_commit("file:b", 20), &expect_none("file:b"), |_, _| {}).await.unwrap();
-    assert_eq!((a.version, b.version), (0, 1));
+    // ...the first creates it (version 0) and commits 1; the second finds
+    // it created and takes 2 (conditional puts on S3, no lock table).
+    let a = first.commit(position_commit("file:a", 10), &expect_none("file:a"), Operation::Ingest).await.unwrap();
+    let b = second.commit(position_commit("file:b", 20), &expect_none("file:b"), Operation::Ingest).await.unwrap();
+    assert_eq!((a.version, b.version), (1, 2));
     // A third writer that read `file:a` from the start conflicts: its
     // records are already committed by the first.
-    let err = third.commit(position_commit("file:a", 10), &expect_none("file:a"), |_, _| {}).await.unwrap_err();
+    let err = third.commit(position_commit("file:a", 10), &expect_none("file:a"), Operation::Ingest).await.unwrap_err();
     assert!(matches!(err, LakeError::PositionConflict { .. }), "{err}");
-    let log = CommitLog::load(&lake).await.unwrap();
-    assert_eq!(log.state.latest, Some(1));
-    assert_eq!(log.state.positions.get("file:b"), Some(&Checkpoint::offset(20)));
+    let mut log = CommitLog::load(&lake).await.unwrap();
+    assert_eq!(log.state.latest, Some(2));
+    let keys = ["file:a".to_string(), "file:b".to_string()];
+    let read = log.positions(&keys, Shape::Offset).await.unwrap();
+    assert_eq!(read, BTreeMap::from([(keys[0].clone(), Checkpoint::offset(10)), (keys[1].clone(), Checkpoint::offset(20))]));
 }
 
 
@@ -92,18 +96,20 @@ fn two_processes_ingesting_into_one_s3_lake_keep_every_commit() {
     let n = rows_a + rows_b;
     let q = |sql: &str| authlake_env_ok(&["query", "--lake", lake, "--format", "csv", sql], &env);
     assert_eq!(q("SELECT COUNT(*) AS n, COUNT(DISTINCT source) AS s FROM events"), format!("n,s\n{n},{n}\n"));
-    // Commit numbers run 0..k without a hole, both writers among them.
+    // The Delta log's versions run 0..k without a hole, both writers
+    // among their commits.
     let listing = python(&format!(
         "import boto3, json\ns3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
-         keys = sorted(o['Key'] for o in s3.list_objects_v2(Bucket='shared', Prefix='lake/_authlake/commits/')['Contents'])\n\
-         print(json.dumps([[k[-25:-5], json.loads(s3.get_object(Bucket='shared', Key=k)['Body'].read())['writer']] for k in keys]))",
+         keys = sorted(o['Key'] for o in s3.list_objects_v2(Bucket='shared', Prefix='lake/_delta_log/')['Contents'] if o['Key'].endswith('.json'))\n\
+         def writer(k):\n    lines = s3.get_object(Bucket='shared', Key=k)['Body'].read().decode().splitlines()\n    info = [json.loads(l)['commitInfo'] for l in lines if 'commitInfo' in l]\n    return info[0].get('authlake.writer', '') if info else ''\n\
+         print(json.dumps([[k.split('/')[-1][:20], writer(k)] for k in keys]))",
         moto.endpoint
     ));
     let commits: Vec<(String, String)> = serde_json::from_str(&listing).unwrap();
     for (i, (number, _)) in commits.iter().enumerate() {
         assert_eq!(number.parse::<usize>().unwrap(), i, "{commits:?}");
     }
-    let writers: std::collections::BTreeSet<&str> = commits.iter().map(|(_, w)| w.as_str()).collect();
+    let writers: std::collections::BTreeSet<&str> = commits.iter().map(|(_, w)| w.as_str()).filter(|w| !w.is_empty()).collect();
     assert_eq!(writers.len(), 2, "{writers:?}");
 }
 

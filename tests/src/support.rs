@@ -50,16 +50,8 @@ pub fn authlake_ok(args: &[&str]) -> String {
 /// writer leaves when its records went in some other way (or were lost).
 pub fn position_commit(key: &str, offset: u64) -> Commit {
     Commit {
-        version: 0,
-        schema_version: 0,
-        writer: format!("w-{key}"),
-        operation: "ingest".into(),
-        committed_at: String::new(),
-        add: vec![],
-        remove: vec![],
         positions: std::collections::BTreeMap::from([(key.to_string(), Checkpoint::offset(offset))]),
-        stats: Default::default(),
-        gaps: Vec::new(),
+        ..Commit::draft(&format!("w-{key}"), "ingest")
     }
 }
 
@@ -101,10 +93,40 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// Parquet data files in partition directories (what a Hive reader sees).
 pub fn partition_files(lake_dir: &Path) -> Vec<PathBuf> {
+    let code = format!(
+        "import json, deltalake\nprint(json.dumps(deltalake.DeltaTable('{}').file_uris() if deltalake.DeltaTable.is_deltatable('{0}') else []))",
+        lake_dir.display()
+    );
+    let uris: Vec<String> = serde_json::from_str(&python(&code)).expect("file list");
+    let mut files: Vec<PathBuf> = uris.iter().map(|u| PathBuf::from(u.strip_prefix("file://").unwrap_or(u))).collect();
+    files.sort();
+    files
+}
+
+/// Data files in the partition directories that the snapshot does not
+/// hold: written by a writer that died before committing them (invisible
+/// to readers; its next start removes them).
+pub fn uncommitted_files(lake_dir: &Path) -> Vec<PathBuf> {
+    let live: std::collections::BTreeSet<PathBuf> = partition_files(lake_dir).into_iter().collect();
     walk(lake_dir)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet") && !p.strip_prefix(lake_dir).unwrap().starts_with("_authlake"))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .filter(|p| !p.strip_prefix(lake_dir).unwrap().starts_with("_authlake") && !p.to_string_lossy().contains("_delta_log"))
+        .filter(|p| !live.contains(p))
         .collect()
+}
+
+/// Rows and distinct event ids of the events table as DuckDB reads them
+/// over the snapshot's file list (Python `deltalake` reads the log).
+pub fn duckdb_snapshot_counts(lake_dir: &Path) -> (u64, u64) {
+    let code = format!(
+        "import duckdb, deltalake\nfiles = deltalake.DeltaTable('{}').file_uris()\n\
+         print(*(duckdb.sql(f\"SELECT COUNT(*), COUNT(DISTINCT event_id) FROM read_parquet({{files!r}})\").fetchall()[0] if files else (0, 0)))",
+        lake_dir.display()
+    );
+    let out = python(&code);
+    let v: Vec<u64> = out.split_whitespace().map(|v| v.parse().expect("count")).collect();
+    (v[0], v[1])
 }
 
 /// A file's content as text: Parquet decoded to its values, gzip inflated,
@@ -356,7 +378,7 @@ pub fn counts(lake: &str) -> (u64, u64, u64) {
 
 /// Rows in the lake; 0 before its first commit.
 pub fn lake_rows(lake: &str) -> u64 {
-    if std::path::Path::new(lake).join("_authlake/commits").exists() { counts(lake).0 } else { 0 }
+    if std::path::Path::new(lake).join("_delta_log").exists() { counts(lake).0 } else { 0 }
 }
 
 /// Waits until the lake holds `n` rows (or the deadline passes).

@@ -1,6 +1,9 @@
 //! `authlake catalog`: DDL that lets Athena, Glue, Spark or DuckDB query
-//! the lake's files directly, so a distributed engine can take over when
-//! one machine is not enough.
+//! the lake's events table, so a distributed engine can take over when
+//! one machine is not enough. The table is a Delta table: engines that
+//! read Delta are pointed at it; DuckDB without its delta extension gets
+//! a view over the snapshot's explicit file list (a glob of the partition
+//! directories would also read files no commit added).
 
 use arrow::datatypes::DataType;
 use authlake_core::event::CATEGORIES;
@@ -31,19 +34,15 @@ fn columns() -> Vec<(String, &'static str)> {
 }
 
 /// The DDL for `engine` over the lake at `url` (`s3://bucket/prefix/` or
-/// `file:///dir/`), naming the table `table`.
-pub fn ddl(engine: Engine, url: &str, table: &str) -> String {
+/// `file:///dir/`), naming the table `table`; `files` are the snapshot's
+/// data files as URLs (for DuckDB's view).
+pub fn ddl(engine: Engine, url: &str, table: &str, files: &[String]) -> String {
     let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
     let cols = columns();
     match engine {
-        Engine::Athena => {
-            let body: Vec<String> = cols.iter().map(|(n, t)| format!("  `{n}` {t}")).collect();
-            format!(
-                "-- Athena: partition projection, no crawler or MSCK needed.\nCREATE EXTERNAL TABLE IF NOT EXISTS `{table}` (\n{}\n)\nPARTITIONED BY (`category` string, `event_date` string)\nSTORED AS PARQUET\nLOCATION '{url}'\nTBLPROPERTIES (\n  'parquet.compression' = 'ZSTD',\n  'projection.enabled' = 'true',\n  'projection.category.type' = 'enum',\n  'projection.category.values' = '{}',\n  'projection.event_date.type' = 'date',\n  'projection.event_date.format' = 'yyyy-MM-dd',\n  'projection.event_date.range' = '2015-01-01,NOW',\n  'projection.event_date.interval' = '1',\n  'projection.event_date.interval.unit' = 'DAYS',\n  'storage.location.template' = '{url}category=${{category}}/event_date=${{event_date}}/'\n);\n",
-                body.join(",\n"),
-                CATEGORIES.join(",")
-            )
-        }
+        Engine::Athena => format!(
+            "-- Athena reads the Delta log itself: columns and partitions come from it.\nCREATE EXTERNAL TABLE IF NOT EXISTS `{table}`\nLOCATION '{url}'\nTBLPROPERTIES ('table_type' = 'DELTA');\n"
+        ),
         Engine::Glue => {
             let glue_cols: Vec<_> = cols.iter().map(|(n, t)| json!({"Name": n, "Type": t})).collect();
             let input = json!({
@@ -73,22 +72,22 @@ pub fn ddl(engine: Engine, url: &str, table: &str) -> String {
             )
         }
         Engine::Spark => {
-            let body: Vec<String> = cols.iter().map(|(n, t)| format!("  `{n}` {}", t.to_uppercase())).collect();
             let loc = url.replacen("s3://", "s3a://", 1);
-            format!(
-                "CREATE TABLE IF NOT EXISTS {table} (\n{},\n  `category` STRING,\n  `event_date` DATE\n)\nUSING PARQUET\nPARTITIONED BY (category, event_date)\nLOCATION '{loc}';\nMSCK REPAIR TABLE {table};\n",
-                body.join(",\n")
-            )
+            format!("CREATE TABLE IF NOT EXISTS {table}\nUSING DELTA\nLOCATION '{loc}';\n")
         }
         Engine::DuckDb => {
-            let path = url.strip_prefix("file://").unwrap_or(&url);
             let s3 = if url.starts_with("s3://") {
                 "INSTALL httpfs; LOAD httpfs;\nCREATE OR REPLACE SECRET authlake (TYPE s3, PROVIDER credential_chain);\n"
             } else {
                 ""
             };
+            let list: Vec<String> = files.iter().map(|f| format!("'{}'", f.strip_prefix("file://").unwrap_or(f).replace('\'', "''"))).collect();
+            if list.is_empty() {
+                return format!("-- The lake has no committed files yet.\n{s3}CREATE OR REPLACE VIEW {table} AS SELECT NULL AS event_id WHERE false;\n");
+            }
             format!(
-                "{s3}CREATE OR REPLACE VIEW {table} AS\n  SELECT * FROM read_parquet('{path}category=*/event_date=*/*.parquet',\n    hive_partitioning = true, hive_types = {{'category': VARCHAR, 'event_date': DATE}});\n"
+                "-- The snapshot's files at the time of this DDL: run `authlake catalog duckdb` again after ingests.\n{s3}CREATE OR REPLACE VIEW {table} AS\n  SELECT * FROM read_parquet([{}],\n    hive_partitioning = true, hive_types = {{'category': VARCHAR, 'event_date': DATE}});\n",
+                list.join(", ")
             )
         }
     }
@@ -100,10 +99,12 @@ mod tests {
 
     #[test]
     fn athena_ddl_projects_both_partitions() {
-        let d = ddl(Engine::Athena, "s3://b/lake", "events");
-        assert!(d.contains("LOCATION 's3://b/lake/'"));
-        assert!(d.contains("'projection.category.values' = 'auth,account,migration,federation,token,identity,admin,other'"));
-        assert!(d.contains("`mfa_passed` boolean") && d.contains("`event_time` timestamp"));
-        assert!(ddl(Engine::Spark, "s3://b/lake", "events").contains("LOCATION 's3a://b/lake/'"));
+        let d = ddl(Engine::Athena, "s3://b/lake", "events", &[]);
+        assert!(d.contains("LOCATION 's3://b/lake/'") && d.contains("'table_type' = 'DELTA'"));
+        assert!(ddl(Engine::Spark, "s3://b/lake", "events", &[]).contains("USING DELTA\nLOCATION 's3a://b/lake/'"));
+        let g = ddl(Engine::Glue, "s3://b/lake", "events", &[]);
+        assert!(g.contains("auth,account,migration,federation,token,identity,admin,other"));
+        let duck = ddl(Engine::DuckDb, "file:///l/", "ev", &["file:///l/category=auth/event_date=2026-11-27/part-1.parquet".into()]);
+        assert!(duck.contains("read_parquet(['/l/category=auth/event_date=2026-11-27/part-1.parquet']"), "{duck}");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use authlake_core::schema::{dead_letters_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
-use authlake_lake::{Lake, Location, DEAD_LETTERS_DIR};
+use authlake_lake::{Lake, Location, TableKind};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
@@ -104,30 +104,33 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
     };
     ctx.register_object_store(store_url, store);
 
-    // events: Hive partitions under the root. DataFusion ignores files in
-    // subdirectories that are not `key=value` levels, which keeps
-    // `_authlake/` (staging, dead letters) out of the table.
+    // events: the snapshot's files under the root, with their Hive
+    // partitions; dead_letters: the snapshot's files of its own table.
+    // Both listings are put in DataFusion's cache, so it never walks the
+    // directories (which hold files no commit added yet).
+    let dead_dir = format!("{}/", TableKind::DeadLetters.dir());
+    let (dead, events): (Vec<ObjectMeta>, Vec<ObjectMeta>) = files.into_iter().partition(|m| m.location.as_ref().starts_with(&dead_dir));
     let events_url = ListingTableUrl::parse(&base)?.with_table_ref(TableReference::bare("events"));
-    list_committed(&ctx, &events_url, files);
+    list_committed(&ctx, &events_url, events);
     let options = ListingOptions::new(parquet.clone())
         .with_file_extension(".parquet")
         .with_table_partition_cols(partition_columns());
     let config = ListingTableConfig::new(events_url).with_listing_options(options).with_schema(file_schema);
     ctx.register_table("events", Arc::new(ListingTable::try_new(config)?))?;
 
-    // dead_letters: one flat directory.
-    let dl_url = ListingTableUrl::parse(format!("{base}{DEAD_LETTERS_DIR}/"))?;
-    let dl_options = ListingOptions::new(parquet).with_file_extension(".parquet");
-    let has_dead_letters = match &lake.location {
-        Location::Local(dir) => dir.join(DEAD_LETTERS_DIR).is_dir(),
-        Location::S3 { .. } => true,
-    };
-    if has_dead_letters {
-        let cfg = ListingTableConfig::new(dl_url).with_listing_options(dl_options).with_schema(dead_letters_schema());
-        ctx.register_table("dead_letters", Arc::new(ListingTable::try_new(cfg)?))?;
-    } else {
+    if dead.is_empty() {
         let empty = MemTable::try_new(dead_letters_schema(), vec![vec![]])?;
         ctx.register_table("dead_letters", Arc::new(empty))?;
+    } else {
+        let dl_url = ListingTableUrl::parse(format!("{base}{dead_dir}"))?.with_table_ref(TableReference::bare("dead_letters"));
+        let relative = dead
+            .into_iter()
+            .map(|m| ObjectMeta { location: Path::from(TableKind::DeadLetters.relative(m.location.as_ref())), ..m })
+            .collect();
+        list_committed(&ctx, &dl_url, relative);
+        let dl_options = ListingOptions::new(parquet).with_file_extension(".parquet");
+        let cfg = ListingTableConfig::new(dl_url).with_listing_options(dl_options).with_schema(dead_letters_schema());
+        ctx.register_table("dead_letters", Arc::new(ListingTable::try_new(cfg)?))?;
     }
     Ok(ctx)
 }

@@ -6,7 +6,7 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{Exit, ExitContext};
 use crate::logging::LogFormat;
-use crate::{config, demo, export, generate, ingest, kpi, maintain, query};
+use crate::{config, demo, export, generate, ingest, kpi, maintain, query, table};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
@@ -54,6 +54,8 @@ pub enum Command {
     Compact(maintain::CompactArgs),
     /// Print DDL for Athena, Glue, Spark or DuckDB to query the lake directly.
     Catalog(maintain::CatalogArgs),
+    /// The lake's Delta table: its commit history; upgrade a lake written by an earlier authlake.
+    Lake(table::LakeArgs),
     /// Print a shell completion script: `authlake completions bash > /etc/bash_completion.d/authlake`.
     Completions {
         #[arg(value_enum)]
@@ -97,6 +99,7 @@ impl Command {
             Command::Forget(a) => Some(&mut a.lake),
             Command::Compact(a) => Some(&mut a.lake),
             Command::Catalog(a) => Some(&mut a.lake),
+            Command::Lake(a) => Some(a.lake_mut()),
             Command::Demo(_) | Command::Generate(_) | Command::Completions { .. } | Command::Config { .. } => None,
         }
     }
@@ -137,7 +140,8 @@ pub async fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
         Command::Retention(a) => maintain::run_retention(a).await,
         Command::Forget(a) => maintain::run_forget(a).await,
         Command::Compact(a) => maintain::run_compact(a).await,
-        Command::Catalog(a) => maintain::run_catalog(a),
+        Command::Catalog(a) => maintain::run_catalog(a).await,
+        Command::Lake(a) => table::run(a).await,
         Command::Completions { .. } | Command::Config { .. } => unreachable!("handled above"),
     }
 }

@@ -252,7 +252,7 @@ pub async fn ingest_files(
         t.abort();
         eprint!("\r{:100}\r", "");
     }
-    Ok(result?)
+    result.with_context(|| format!("ingest into {}", lake.display()))
 }
 
 pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
@@ -266,11 +266,8 @@ pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
         s.elapsed.as_secs_f64(),
         lake.display()
     );
-    if s.recovered_moves + s.recovered_removals > 0 {
-        line.push_str(&format!(
-            " (recovered: {} files moved, {} orphans removed)",
-            s.recovered_moves, s.recovered_removals
-        ));
+    if s.recovered_removals > 0 {
+        line.push_str(&format!(" (recovered: {} uncommitted files of an earlier run removed)", s.recovered_removals));
     }
     if s.interrupted {
         line.push_str(" (interrupted; rerun to continue)");

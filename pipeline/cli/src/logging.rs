@@ -18,6 +18,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// delta-rs reports expected events as problems: "no files in log
+/// segment" (an error) when a lake has no table yet, and every lost race
+/// for a version number (a warning) when several writers share a table;
+/// the kernel logs every error it returns, which authlake reports itself.
+/// Quiet by default; RUST_LOG brings them back.
+const DELTA_QUIET: &str = "buoyant_kernel=off,deltalake_core::kernel::transaction=error";
+
 /// Targets that log wire data below info, capped there.
 const WIRE_CAPS: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,aws_sigv4=info,aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info";
 
@@ -42,7 +49,7 @@ pub fn init(verbose: u8, quiet: u8, format: LogFormat) {
     let own = level(verbose, quiet);
     let spec = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => spec,
-        _ => format!("warn,authlake={own},authlake_ingest={own},authlake_analytics={own},authlake_kpi={own},authlake_kafka={own},authlake_kinesis={own},authlake_generator={own}"),
+        _ => format!("warn,authlake={own},authlake_lake={own},authlake_ingest={own},authlake_analytics={own},authlake_kpi={own},authlake_kafka={own},authlake_kinesis={own},authlake_generator={own},{DELTA_QUIET}"),
     };
     // Secrets never land in logs: the HTTP layers under the AWS SDK write
     // request and response bodies (records, with whatever they hold) and

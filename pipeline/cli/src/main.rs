@@ -28,6 +28,7 @@ mod maintain;
 mod out;
 mod query;
 mod shutdown;
+mod table;
 mod time;
 
 use clap::{CommandFactory, FromArgMatches};

@@ -112,19 +112,23 @@ pub async fn run_compact(a: CompactArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run_catalog(a: CatalogArgs) -> anyhow::Result<()> {
-    let given = crate::cli::lake(&a.lake)?;
-    let url = if given.starts_with("s3://") {
-        given.to_string()
-    } else {
-        Lake::open(given, false)?.url()
-    };
+pub async fn run_catalog(a: CatalogArgs) -> anyhow::Result<()> {
+    let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
+    let url = lake.url();
     let engine = match a.engine {
         CatalogEngine::Athena => Engine::Athena,
         CatalogEngine::Glue => Engine::Glue,
         CatalogEngine::Spark => Engine::Spark,
         CatalogEngine::Duckdb => Engine::DuckDb,
     };
-    print!("{}", ddl(engine, &url, &a.table));
+    // Only DuckDB's view names files: the others read the Delta log.
+    let mut files = Vec::new();
+    if engine == Engine::DuckDb {
+        let log = authlake_lake::CommitLog::load(&lake).await?;
+        let events = log.state.live.into_values().filter(|f| f.table == authlake_lake::TableKind::Events);
+        files = events.map(|f| format!("{url}{}", f.path)).collect();
+        files.sort();
+    }
+    print!("{}", ddl(engine, &url, &a.table, &files));
     Ok(())
 }

@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant as TokioInstant;
 
 use crate::decode::Defaults;
-use authlake_lake::commit::{Commit, CommitLog, CommitStats};
-use authlake_lake::recover::{recover, Recovery, STAGING_GRACE};
+use authlake_lake::positions::Shape;
+use authlake_lake::recover::{recover, Recovery};
+use authlake_lake::{Commit, CommitLog, CommitStats, Operation};
 use authlake_lake::{Lake, LakeError};
 use crate::sink::{FileTargets, Sink};
 use authlake_lake::Checkpoint;
@@ -24,8 +25,8 @@ use crate::source::{file, Chunk, SourceError, SourceEvent};
 /// How an ingest run writes and when it commits.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
-    /// Names this writer's staging directory; a restart with the same id
-    /// cleans up what a crashed run left there.
+    /// Tags the files this writer writes; a restart with the same id
+    /// deletes what a crashed run wrote but never committed.
     pub writer_id: String,
     pub defaults: Defaults,
     pub targets: FileTargets,
@@ -70,7 +71,6 @@ pub struct IngestSummary {
     pub bytes: u64,
     pub files: u64,
     pub commits: u64,
-    pub recovered_moves: usize,
     pub recovered_removals: usize,
     pub elapsed: Duration,
     /// Stopped by the shutdown signal before the source was exhausted.
@@ -105,18 +105,22 @@ pub async fn run_files(
     shutdown: impl Future<Output = ()>,
 ) -> Result<IngestSummary, IngestError> {
     let defaults = opts.defaults.clone();
+    let keys: Vec<String> = files.iter().map(|f| file::position_key(f)).collect();
     let reader = move |start: BTreeMap<String, Checkpoint>, mut tx: mpsc::Sender<SourceEvent>| {
         file::read_files(&files, &start, &defaults, &now_micros, &mut tx)
     };
-    run_source(lake, opts, progress, shutdown, reader, |_| {}).await
+    run_source(lake, opts, &keys, progress, shutdown, reader, |_| {}).await
 }
 
 /// The run loop over any source: `reader` runs on its own thread from the
-/// lake's committed positions and sends what it reads; `on_commit` sees
-/// the positions of every commit (e.g. to commit consumer-group offsets).
+/// lake's committed positions of `start_keys` (offsets; stream readers
+/// that learn their keys later read them themselves and announce them with
+/// [`SourceEvent::Started`]) and sends what it reads; `on_commit` sees the
+/// positions of every commit (e.g. to commit consumer-group offsets).
 pub async fn run_source<R>(
     lake: &Lake,
     opts: &IngestOptions,
+    start_keys: &[String],
     progress: Arc<Progress>,
     shutdown: impl Future<Output = ()>,
     reader: R,
@@ -126,17 +130,17 @@ where
     R: FnOnce(BTreeMap<String, Checkpoint>, mpsc::Sender<SourceEvent>) -> Result<(), SourceError> + Send + 'static,
 {
     let started = Instant::now();
-    // Recover: finish interrupted moves, drop this writer's orphans.
+    // Recover: delete what this writer wrote and never committed.
     let mut log = CommitLog::load(lake).await?;
-    let Recovery { moved, removed } = recover(lake, &log.state, &opts.writer_id, STAGING_GRACE).await?;
+    let Recovery { removed } = recover(lake, &log.state, &opts.writer_id).await?;
 
     // Consume + decode on a thread, from the committed positions.
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(4);
-    let start = log.state.positions.clone();
+    let start = log.positions(start_keys, Shape::Offset).await?;
+    let mut batch = Batch::new(lake, opts, start.clone());
     let reader = std::thread::spawn(move || reader(start, tx));
 
-    let mut batch = Batch::new(lake, opts, &log);
-    let mut summary = IngestSummary { recovered_moves: moved, recovered_removals: removed, ..Default::default() };
+    let mut summary = IngestSummary { recovered_removals: removed, ..Default::default() };
     tokio::pin!(shutdown);
     loop {
         let deadline = batch.deadline(opts.commit_interval);
@@ -197,12 +201,12 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(lake: &Lake, opts: &IngestOptions, log: &CommitLog) -> Self {
+    fn new(lake: &Lake, opts: &IngestOptions, committed: BTreeMap<String, Checkpoint>) -> Self {
         Self {
             writer_id: opts.writer_id.clone(),
             sink: Sink::new(lake, &opts.writer_id, opts.targets.clone()),
             positions: BTreeMap::new(),
-            committed: log.state.positions.clone(),
+            committed,
             stats: CommitStats::default(),
             gaps: Vec::new(),
             damaged: Vec::new(),
@@ -252,7 +256,6 @@ impl Batch {
     }
 
     /// Write: close the files. Commit: files + positions in one commit.
-    /// Then move the files into their partitions.
     async fn commit(
         &mut self,
         log: &mut CommitLog,
@@ -265,22 +268,16 @@ impl Batch {
             return Ok(());
         }
         let started = Instant::now();
-        let staged = self.sink.finish().await?;
+        let written = self.sink.finish().await?;
         let expected = self.positions.keys().map(|k| (k.clone(), self.committed.get(k).cloned())).collect();
-        let dirs: Vec<String> = staged.iter().map(|s| s.dir.clone()).collect();
         let draft = Commit {
-            version: 0,
-            schema_version: 0,
-            writer: self.writer_id.clone(),
-            operation: "ingest".into(),
-            committed_at: String::new(),
-            add: staged.into_iter().map(|s| s.file).collect(),
-            remove: Vec::new(),
+            add: written,
             positions: std::mem::take(&mut self.positions),
             stats: std::mem::take(&mut self.stats),
             gaps: std::mem::take(&mut self.gaps),
+            ..Commit::draft(&self.writer_id, "ingest")
         };
-        let committed = log.commit_files(draft, &dirs, &expected).await?;
+        let committed = log.commit_files(draft, &expected, Operation::Ingest).await?;
         self.committed.extend(committed.positions.clone());
         on_commit(&committed.positions);
         summary.events += committed.stats.events;

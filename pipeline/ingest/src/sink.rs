@@ -1,5 +1,6 @@
 //! Parquet sink: rows → one open Parquet file per partition, streamed to
-//! the writer's staging directory; closed files wait there for a commit.
+//! its place in the partition directory; closed files are in the table
+//! only once a commit adds them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,11 +15,12 @@ use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use parquet::arrow::async_writer::AsyncArrowWriter;
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 
-use authlake_lake::commit::{AddedFile, TableKind};
-use authlake_lake::files::{staging_name, writer_properties};
-use authlake_lake::{Lake, LakeError, DEAD_LETTERS_DIR};
+use authlake_lake::{AddedFile, TableKind};
+use authlake_lake::files::{data_file_path, log_stats, writer_properties};
+use authlake_lake::{Lake, LakeError};
 
 /// How files are cut and how much is held in memory.
 #[derive(Debug, Clone)]
@@ -47,9 +49,11 @@ const STORE_BUFFER_BYTES: u64 = 10 * 1024 * 1024;
 struct OpenFile {
     /// Batches for the encoding task, each with its memory size.
     batches: Option<tokio::sync::mpsc::Sender<(RecordBatch, u64)>>,
-    task: tokio::task::JoinHandle<Result<(), LakeError>>,
+    task: tokio::task::JoinHandle<Result<ParquetMetaData, LakeError>>,
     meters: Arc<Meters>,
-    staging: Path,
+    /// Where the file is written: its final place, in the table only once
+    /// a commit adds it.
+    path: Path,
     /// Batches not yet handed to the encoder (concatenated first, so the
     /// encoder sees batches of `batch_rows`).
     pending: Vec<RecordBatch>,
@@ -72,15 +76,15 @@ struct Meters {
 }
 
 impl OpenFile {
-    fn open(lake: &Lake, staging: Path, props: WriterProperties) -> Result<Self, LakeError> {
-        let obj = BufWriter::new(lake.store.clone(), staging.clone());
-        let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&staging, e))?;
+    fn open(lake: &Lake, path: Path, props: WriterProperties) -> Result<Self, LakeError> {
+        let obj = BufWriter::new(lake.store.clone(), path.clone());
+        let mut writer = AsyncArrowWriter::try_new(obj, events_file_schema(), Some(props)).map_err(|e| parquet_err(&path, e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(2);
         let meters = Arc::new(Meters::default());
-        let (task_meters, path) = (meters.clone(), staging.clone());
+        let (task_meters, task_path) = (meters.clone(), path.clone());
         let task = tokio::spawn(async move {
             while let Some((batch, bytes)) = rx.recv().await {
-                writer.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
+                writer.write(&batch).await.map_err(|e| parquet_err(&task_path, e))?;
                 task_meters.in_flight.fetch_sub(bytes, Ordering::Relaxed);
                 let held = writer.in_progress_size() as u64;
                 task_meters.size.store(writer.bytes_written() as u64 + held / 4, Ordering::Relaxed);
@@ -90,28 +94,19 @@ impl OpenFile {
                 let buffered = (writer.bytes_written() as u64).min(STORE_BUFFER_BYTES);
                 task_meters.in_memory.store(writer.memory_size() as u64 + buffered, Ordering::Relaxed);
             }
-            writer.close().await.map_err(|e| parquet_err(&path, e))?;
-            Ok(())
+            writer.close().await.map_err(|e| parquet_err(&task_path, e))
         });
-        Ok(Self { batches: Some(tx), task, meters, staging, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
+        Ok(Self { batches: Some(tx), task, meters, path, pending: Vec::new(), pending_rows: 0, pending_bytes: 0, rows: 0 })
     }
 
     /// Waits for the encoding task and returns its error, if any.
-    async fn finish_task(&mut self) -> Result<(), LakeError> {
+    async fn finish_task(&mut self) -> Result<ParquetMetaData, LakeError> {
         self.batches = None;
         match (&mut self.task).await {
             Ok(r) => r,
-            Err(e) => Err(parquet_err(&self.staging, format!("writer task failed: {e}"))),
+            Err(e) => Err(parquet_err(&self.path, format!("writer task failed: {e}"))),
         }
     }
-}
-
-/// A staged file waiting for its commit, with the final directory it goes to.
-#[derive(Debug, Clone)]
-pub struct StagedFile {
-    pub file: AddedFile,
-    /// Final directory (relative); the commit names the file inside it.
-    pub dir: String,
 }
 
 /// Partitioned Parquet writer of one commit's worth of data.
@@ -121,7 +116,7 @@ pub struct Sink {
     targets: FileTargets,
     props: WriterProperties,
     open: HashMap<PartitionKey, OpenFile>,
-    closed: Vec<StagedFile>,
+    closed: Vec<AddedFile>,
     dead: Vec<DeadLetter>,
 }
 
@@ -148,7 +143,8 @@ impl Sink {
     pub async fn write(&mut self, batches: Vec<(PartitionKey, RecordBatch)>) -> Result<(), LakeError> {
         for (key, batch) in batches {
             if !self.open.contains_key(&key) {
-                let file = OpenFile::open(&self.lake, staging_name(&self.writer_id), self.props.clone())?;
+                let path = data_file_path(&self.writer_id, TableKind::Events, &key.dir());
+                let file = OpenFile::open(&self.lake, path, self.props.clone())?;
                 self.open.insert(key.clone(), file);
             }
             let file = self.open.get_mut(&key).expect("inserted above");
@@ -162,7 +158,7 @@ impl Sink {
             }
             if full {
                 let f = self.open.remove(&key).expect("open file");
-                self.closed.push(close(f, &key, &self.lake).await?);
+                self.closed.push(close(f, &self.lake).await?);
             }
         }
         Ok(())
@@ -179,7 +175,7 @@ impl Sink {
         }
         let batch = match file.pending.len() {
             1 => file.pending.pop().expect("one batch"),
-            _ => concat_batches(&events_file_schema(), &file.pending).map_err(|e| parquet_err(&file.staging, e))?,
+            _ => concat_batches(&events_file_schema(), &file.pending).map_err(|e| parquet_err(&file.path, e))?,
         };
         file.rows += batch.num_rows() as u64;
         file.pending.clear();
@@ -193,13 +189,13 @@ impl Sink {
         if !sent {
             // The task stopped: its own error says why.
             file.finish_task().await?;
-            return Err(parquet_err(&file.staging, "writer task stopped"));
+            return Err(parquet_err(&file.path, "writer task stopped"));
         }
         Ok(())
     }
 
-    /// Closes every file and returns everything staged for the commit.
-    pub async fn finish(&mut self) -> Result<Vec<StagedFile>, LakeError> {
+    /// Closes every file and returns everything written for the commit.
+    pub async fn finish(&mut self) -> Result<Vec<AddedFile>, LakeError> {
         let mut open: Vec<_> = self.open.drain().collect();
         // Hand every file its last rows first, so they all finish encoding
         // at once rather than one after the other.
@@ -207,9 +203,9 @@ impl Sink {
             Self::drain_pending(f).await?;
             f.batches = None;
         }
-        for (key, f) in open {
-            let staged = close(f, &key, &self.lake).await?;
-            self.closed.push(staged);
+        for (_, f) in open {
+            let file = close(f, &self.lake).await?;
+            self.closed.push(file);
         }
         if !self.dead.is_empty() {
             let dead = std::mem::take(&mut self.dead);
@@ -224,29 +220,25 @@ fn file_is_full(file: &OpenFile, targets: &FileTargets) -> bool {
     file.meters.size.load(Ordering::Relaxed) >= targets.target_file_bytes
 }
 
-async fn close(mut f: OpenFile, key: &PartitionKey, lake: &Lake) -> Result<StagedFile, LakeError> {
+async fn close(mut f: OpenFile, lake: &Lake) -> Result<AddedFile, LakeError> {
     Sink::drain_pending(&mut f).await?;
-    f.finish_task().await?;
-    let bytes = lake.store.head(&f.staging).await.map_err(|e| LakeError::store(&f.staging, e))?.size;
-    Ok(StagedFile {
-        file: AddedFile::staged(f.staging.to_string(), TableKind::Events, f.rows, bytes),
-        dir: key.dir(),
-    })
+    let meta = f.finish_task().await?;
+    let bytes = lake.store.head(&f.path).await.map_err(|e| LakeError::store(&f.path, e))?.size;
+    let stats = log_stats(&meta, TableKind::Events);
+    Ok(AddedFile::written(f.path.to_string(), TableKind::Events, f.rows, bytes, Some(stats)))
 }
 
-async fn write_dead_letters(lake: &Lake, writer_id: &str, dead: &[DeadLetter]) -> Result<StagedFile, LakeError> {
-    let staging = staging_name(writer_id);
-    let batch = dead_letters_to_batch(dead).map_err(|e| parquet_err(&staging, e))?;
-    let obj = BufWriter::new(lake.store.clone(), staging.clone());
+async fn write_dead_letters(lake: &Lake, writer_id: &str, dead: &[DeadLetter]) -> Result<AddedFile, LakeError> {
+    let path = data_file_path(writer_id, TableKind::DeadLetters, "");
+    let batch = dead_letters_to_batch(dead).map_err(|e| parquet_err(&path, e))?;
+    let obj = BufWriter::new(lake.store.clone(), path.clone());
     let mut w = AsyncArrowWriter::try_new(obj, dead_letters_schema(), Some(writer_properties(64 * 1024)))
-        .map_err(|e| parquet_err(&staging, e))?;
-    w.write(&batch).await.map_err(|e| parquet_err(&staging, e))?;
-    w.close().await.map_err(|e| parquet_err(&staging, e))?;
-    let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
-    Ok(StagedFile {
-        file: AddedFile::staged(staging.to_string(), TableKind::DeadLetters, dead.len() as u64, bytes),
-        dir: DEAD_LETTERS_DIR.to_string(),
-    })
+        .map_err(|e| parquet_err(&path, e))?;
+    w.write(&batch).await.map_err(|e| parquet_err(&path, e))?;
+    let meta = w.close().await.map_err(|e| parquet_err(&path, e))?;
+    let bytes = lake.store.head(&path).await.map_err(|e| LakeError::store(&path, e))?.size;
+    let stats = log_stats(&meta, TableKind::DeadLetters);
+    Ok(AddedFile::written(path.to_string(), TableKind::DeadLetters, dead.len() as u64, bytes, Some(stats)))
 }
 
 fn parquet_err(path: &Path, e: impl std::fmt::Display) -> LakeError {

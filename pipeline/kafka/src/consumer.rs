@@ -61,6 +61,9 @@ pub async fn run_kafka(
         let found = tokio::task::spawn_blocking(move || partitions(&config, &topics, msk)).await.map_err(KafkaError::from);
         found.and_then(|r| r).map_err(SourceError::from)?
     };
+    // A backfill starts every partition at the lake's position (a group
+    // member learns its partitions' positions as they are assigned).
+    let keys: Vec<String> = partitions.iter().map(|(topic, p)| position_key(topic, *p)).collect();
     let shared: Shared = Arc::new(OnceLock::new());
     let reader = {
         let (lake, shared, kopts, progress) = (lake.clone(), shared.clone(), kopts.clone(), progress.clone());
@@ -108,7 +111,7 @@ pub async fn run_kafka(
             }
         }
     };
-    run_source(lake, opts, progress, shutdown, reader, on_commit).await
+    run_source(lake, opts, &keys, progress, shutdown, reader, on_commit).await
 }
 
 fn client_config(spec: &KafkaSpec, kopts: &KafkaOptions) -> ClientConfig {

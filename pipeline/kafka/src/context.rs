@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_lake::commit::CommitLog;
+use authlake_lake::positions::Shape;
+use authlake_lake::CommitLog;
 use authlake_ingest::source::ordered::{DecodeFailed, OrderedSender};
 use authlake_ingest::SourceEvent;
 use authlake_lake::Lake;
@@ -153,8 +154,13 @@ impl ConsumerContext for IngestContext {
         }
         // Start each partition at the lake's position, read fresh: another
         // member may have committed it a moment ago.
-        let positions = match self.runtime.block_on(CommitLog::load(&self.lake)) {
-            Ok(log) => log.state.positions,
+        let keys: Vec<String> = tpl.elements().iter().map(|e| position_key(e.topic(), e.partition())).collect();
+        let read = async {
+            let mut log = CommitLog::load(&self.lake).await?;
+            log.positions(&keys, Shape::Offset).await
+        };
+        let positions = match self.runtime.block_on(read) {
+            Ok(positions) => positions,
             Err(e) => {
                 tracing::warn!("kafka: cannot read the lake's positions: {e}");
                 return;

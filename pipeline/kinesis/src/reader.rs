@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authlake_ingest::decode::Defaults;
-use authlake_lake::commit::CommitLog;
+use authlake_lake::positions::Shape;
+use authlake_lake::CommitLog;
 use authlake_ingest::run::now_micros;
 use authlake_lake::Checkpoint;
 use authlake_ingest::source::ordered::OrderedSender;
@@ -61,7 +62,7 @@ pub enum Ownership {
     Every,
     /// The shards a lease table gives this worker; `log` reads the lake's
     /// position of each shard as it is acquired.
-    Leased { handle: LeaseHandle, log: CommitLog },
+    Leased { handle: LeaseHandle, log: Box<CommitLog> },
 }
 
 /// The lake's position key of a shard.
@@ -240,7 +241,8 @@ async fn follow_leases(
     let mut started = BTreeMap::new();
     for id in new {
         let key = position_key(stream, id);
-        let at = log.state.positions.get(&key).cloned();
+        let found = log.positions(std::slice::from_ref(&key), Shape::Sequence).await;
+        let at = found.map_err(|e| ApiError::Other(format!("reading the lake's positions: {e}")))?.remove(&key);
         tracing::info!("kinesis: reading {id} from {}", at.as_ref().and_then(|c| c.sequence.as_deref()).unwrap_or("the start"));
         active.insert(id.clone(), ShardState::new(at.as_ref().and_then(|c| c.sequence.clone())));
         started.extend(at.map(|c| (key, c)));

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authlake_lake::commit::CommitLog;
+use std::collections::BTreeMap;
+
+use authlake_ingest::SourceEvent;
+use authlake_lake::positions::Shape;
+use authlake_lake::CommitLog;
 use authlake_lake::LakeError;
 use authlake_ingest::source::ordered::{decode_depth, OrderedSender};
 use authlake_ingest::source::SourceError;
@@ -19,7 +23,7 @@ use crate::error::KinesisError;
 use crate::client::SdkKinesis;
 use crate::lease::dynamo::DynamoLeases;
 use crate::lease::{LeaseOptions, LeaseWorker};
-use crate::reader::{read, Ownership, ReadOptions};
+use crate::reader::{position_key, read, Ownership, ReadOptions};
 
 /// A parsed `--from kinesis://...`.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,16 +110,27 @@ pub async fn run_kinesis(
         let (api, defaults, lake2) = (api.clone(), opts.defaults.clone(), lake.clone());
         let handle = leases.as_ref().map(|(_, h)| h.clone());
         let runtime = tokio::runtime::Handle::current();
-        let reader = move |start, tx| {
+        let reader = move |_, tx| {
             // Pages decode on the blocking pool, in order (the one decode stage).
             let sender = OrderedSender::new(runtime.clone(), tx, decode_depth());
             let read = runtime.block_on(async {
-                let mut owner = match handle {
-                    None => Ownership::Every,
-                    Some(handle) => Ownership::Leased { handle, log: CommitLog::load(&lake2).await? },
-                };
+                let mut log = CommitLog::load(&lake2).await?;
                 let stream = read_opts.stream.clone();
-                read(&*api, &read_opts, &start, &defaults, &sender, &mut owner).await.map_err(|source| KinesisError::Read { stream, source })
+                let fail = |source| KinesisError::Read { stream: stream.clone(), source };
+                let (mut owner, start) = match handle {
+                    // Every shard there is now starts from the lake's position.
+                    None => {
+                        let shards = api.list_shards(&stream).await.map_err(fail)?;
+                        let keys: Vec<String> = shards.iter().map(|s| position_key(&stream, &s.id)).collect();
+                        let start = log.positions(&keys, Shape::Sequence).await?;
+                        if !sender.send_async(SourceEvent::Started(start.clone())).await {
+                            return Ok(());
+                        }
+                        (Ownership::Every, start)
+                    }
+                    Some(handle) => (Ownership::Leased { handle, log: Box::new(log) }, BTreeMap::new()),
+                };
+                read(&*api, &read_opts, &start, &defaults, &sender, &mut owner).await.map_err(fail)
             });
             let finished = sender.finish();
             read?;
@@ -125,7 +140,7 @@ pub async fn run_kinesis(
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        match run_source(lake, opts, progress.clone(), shutdown, reader, |_| {}).await {
+        match run_source(lake, opts, &[], progress.clone(), shutdown, reader, |_| {}).await {
             // Another worker committed a shard this one read: what this one
             // buffered is dropped (uncommitted, so nothing is lost) and every
             // shard restarts from the lake.

@@ -1,55 +1,53 @@
-//! The commit log: `_authlake/commits/<n>.json`, created if absent.
+//! Commits to the lake's Delta tables, with the source positions they
+//! cover.
 //!
-//! A commit lists the files it adds (with the staging path they are moved
-//! from) and removes, together with the source positions those files cover.
-//! Writers race with optimistic concurrency: the first to create commit `n`
-//! wins; the loser re-reads, checks its source positions are still the ones
-//! it started from, and tries `n + 1`.
+//! A commit adds files (already written in place, invisible until added),
+//! removes files, and moves source positions (`txn` actions, see
+//! [`crate::positions`]). Dead letters go to their own table first, then
+//! the events table takes the files and the positions in one Delta commit:
+//! that commit is the one that counts. Writers race with Delta's optimistic
+//! concurrency: appends of disjoint sources retry; a writer whose starting
+//! position for a key no longer matches the table's is refused
+//! ([`LakeError::PositionConflict`]), and so is one that loses a race on
+//! the same key (Delta's own conflict check on `txn` app ids).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
+use authlake_core::partition::PartitionKey;
 use authlake_core::SCHEMA_VERSION;
-use futures::TryStreamExt;
+use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake_core::kernel::{Action, Add, Remove};
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::{DeltaTable, DeltaTableError};
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
-use crate::recover::move_file;
-use crate::{Lake, LakeError, COMMITS_DIR};
-use crate::Checkpoint;
-
-/// Which table a data file belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TableKind {
-    Events,
-    DeadLetters,
-}
+use crate::positions::{self, Shape};
+use crate::table::{self, TableKind};
+use crate::{Checkpoint, Lake, LakeError};
 
 /// One file added by a commit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AddedFile {
-    /// Final path relative to the lake root.
+    /// Path relative to the lake root.
     pub path: String,
-    /// Where the file was written before the commit; moved to `path` right
-    /// after it (and by recovery, if a crash came in between).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub staging: Option<String>,
     pub table: TableKind,
     pub rows: u64,
     pub bytes: u64,
-    /// The schema version of the commit that added it (not stored: the
-    /// commit holds it). Files of older versions lack later columns.
-    #[serde(skip)]
+    /// Schema version of the file: files of older versions lack later
+    /// columns (a lake upgraded from the old commit log may hold some).
     pub schema_version: u32,
+    /// Delta statistics (JSON) over [`table::LOG_STATS_COLUMNS`] only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
 }
 
 impl AddedFile {
-    /// A file written to `staging` by this version of authlake, to be
-    /// named by the commit that adds it.
-    pub fn staged(staging: String, table: TableKind, rows: u64, bytes: u64) -> Self {
-        Self { path: String::new(), staging: Some(staging), table, rows, bytes, schema_version: SCHEMA_VERSION }
+    /// A file written at `path` by this version of authlake.
+    pub fn written(path: String, table: TableKind, rows: u64, bytes: u64, stats: Option<String>) -> Self {
+        Self { path, table, rows, bytes, schema_version: SCHEMA_VERSION, stats }
     }
 }
 
@@ -62,20 +60,31 @@ pub struct CommitStats {
     pub payloads: u64,
 }
 
-/// One entry of the commit log.
+/// What a commit does to the table, as Delta records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// New data (`WRITE`, append).
+    Ingest,
+    /// The same rows in fewer files (`OPTIMIZE`, no data change).
+    Compact,
+    /// Rows deleted: expired partitions or an erased subject (`DELETE`,
+    /// with no predicate, so no subject enters the log).
+    Delete,
+}
+
+/// One commit, as drafted by a writer and as committed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Commit {
+    /// The events table's version this commit became.
     pub version: u64,
-    pub schema_version: u32,
     pub writer: String,
+    /// What authlake calls it (`ingest`, `compact`, `retention`, `forget`).
     pub operation: String,
-    /// RFC 3339 UTC.
-    pub committed_at: String,
     pub add: Vec<AddedFile>,
+    /// Paths relative to the lake root.
     #[serde(default)]
     pub remove: Vec<String>,
-    /// Source positions after this commit, per source partition.
+    /// Source positions after this commit, per source key.
     #[serde(default)]
     pub positions: BTreeMap<String, Checkpoint>,
     #[serde(default)]
@@ -87,113 +96,168 @@ pub struct Commit {
     pub gaps: Vec<String>,
 }
 
-/// Path of commit `n`.
-pub fn commit_path(n: u64) -> Path {
-    Path::from(format!("{COMMITS_DIR}/{n:020}.json"))
-}
-
-fn parse_commit_number(path: &Path) -> Option<u64> {
-    let name = path.filename()?;
-    let digits = name.strip_suffix(".json")?;
-    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
-}
-
-/// What the log says now: the replayed state of every commit read.
-#[derive(Debug, Default, Clone)]
-pub struct LakeState {
-    /// Highest commit number read.
-    pub latest: Option<u64>,
-    /// Latest committed position per source partition.
-    pub positions: BTreeMap<String, Checkpoint>,
-    /// Live files: final path → the file.
-    pub live: HashMap<String, AddedFile>,
-}
-
-impl LakeState {
-    fn apply(&mut self, c: &Commit) {
-        for r in &c.remove {
-            self.live.remove(r);
+impl Commit {
+    pub fn draft(writer: &str, operation: &str) -> Self {
+        Self {
+            version: 0,
+            writer: writer.into(),
+            operation: operation.into(),
+            add: Vec::new(),
+            remove: Vec::new(),
+            positions: BTreeMap::new(),
+            stats: CommitStats::default(),
+            gaps: Vec::new(),
         }
-        for a in &c.add {
-            let file = AddedFile { schema_version: c.schema_version, ..a.clone() };
-            self.live.insert(a.path.clone(), file);
-        }
-        for (k, p) in &c.positions {
-            self.positions.insert(k.clone(), p.clone());
-        }
-        self.latest = Some(c.version);
     }
 }
 
-/// Reads the log and appends to it.
+/// What the tables hold, as of the last [`CommitLog::refresh`] plus this
+/// writer's own commits since.
+#[derive(Debug, Default, Clone)]
+pub struct LakeState {
+    /// The events table's version.
+    pub latest: Option<u64>,
+    /// Positions read or committed by this writer, per source key.
+    pub positions: BTreeMap<String, Checkpoint>,
+    /// Live files of both tables: path relative to the lake → the file.
+    pub live: HashMap<String, AddedFile>,
+}
+
+/// The tables' live files now, from snapshots kept for the life of the
+/// process: each call reads only the commits made since the last one
+/// (queries, KPIs and a long-running process ask often).
+pub async fn snapshot(lake: &Lake) -> Result<LakeState, LakeError> {
+    static OPEN: LazyLock<tokio::sync::Mutex<HashMap<String, CommitLog>>> = LazyLock::new(Default::default);
+    let mut open = OPEN.lock().await;
+    let key = lake.url();
+    match open.get_mut(&key) {
+        Some(log) => log.refresh().await?,
+        None => {
+            open.insert(key.clone(), CommitLog::load(lake).await?);
+        }
+    }
+    Ok(open[&key].state.clone())
+}
+
+/// The lake's tables, read and appended to.
 pub struct CommitLog {
     lake: Lake,
+    events: Option<DeltaTable>,
+    dead_letters: Option<DeltaTable>,
+    /// Sequence keys' counters (see [`crate::positions`]).
+    counters: HashMap<String, i64>,
     pub state: LakeState,
 }
 
 impl CommitLog {
-    /// Reads every commit of the lake.
+    /// Opens the lake's tables (none yet is an empty lake). A lake written
+    /// with the old commit log is refused until it is upgraded.
     pub async fn load(lake: &Lake) -> Result<Self, LakeError> {
-        let mut log = Self { lake: lake.clone(), state: LakeState::default() };
+        let log = Self::load_any(lake).await?;
+        if log.events.is_none() && !crate::upgrade::legacy_commits(lake).await?.is_empty() {
+            return Err(LakeError::NeedsUpgrade(lake.display()));
+        }
+        Ok(log)
+    }
+
+    /// [`CommitLog::load`] without the check for the old format (for the
+    /// upgrade itself).
+    pub async fn load_any(lake: &Lake) -> Result<Self, LakeError> {
+        let mut log = Self { lake: lake.clone(), events: None, dead_letters: None, counters: HashMap::new(), state: LakeState::default() };
         log.refresh().await?;
         Ok(log)
     }
 
-    /// Reads commits newer than the last one read.
+    /// Reads what other writers committed since.
     pub async fn refresh(&mut self) -> Result<(), LakeError> {
-        let dir = Path::from(COMMITS_DIR);
-        let after = self.state.latest.map(commit_path);
-        let listing = match &after {
-            Some(a) => self.lake.store.list_with_offset(Some(&dir), a),
-            None => self.lake.store.list(Some(&dir)),
-        };
-        let metas: Vec<_> = listing.try_collect().await.map_err(|e| LakeError::store(&dir, e))?;
-        let mut numbers: Vec<u64> = metas.iter().filter_map(|m| parse_commit_number(&m.location)).collect();
-        numbers.retain(|n| self.state.latest.is_none_or(|l| *n > l));
-        numbers.sort_unstable();
-        for n in numbers {
-            let c = self.read(n).await?;
-            self.state.apply(&c);
+        let lake = self.lake.clone();
+        for kind in [TableKind::Events, TableKind::DeadLetters] {
+            let slot = self.table_slot(kind);
+            match slot {
+                Some(t) => t.update_incremental(None).await.map_err(|e| LakeError::delta(kind, e))?,
+                None => *slot = table::open(&lake, kind, None).await?,
+            }
         }
+        self.state.latest = self.events.as_ref().and_then(|t| t.version());
+        let mut live = HashMap::new();
+        for kind in [TableKind::Events, TableKind::DeadLetters] {
+            if let Some(t) = self.table(kind) {
+                for f in live_files(t, kind)? {
+                    live.insert(f.path.clone(), f);
+                }
+            }
+        }
+        self.state.live = live;
         Ok(())
     }
 
-    async fn read(&self, n: u64) -> Result<Commit, LakeError> {
-        let path = commit_path(n);
-        let bytes = self
-            .lake
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| LakeError::store(&path, e))?
-            .bytes()
-            .await
-            .map_err(|e| LakeError::store(&path, e))?;
-        let c: Commit = serde_json::from_slice(&bytes)
-            .map_err(|e| LakeError::CorruptCommit { path: path.to_string(), reason: e.to_string() })?;
-        if c.version != n {
-            return Err(LakeError::CorruptCommit {
-                path: path.to_string(),
-                reason: format!("holds version {} at position {n}", c.version),
-            });
+    fn table(&self, kind: TableKind) -> Option<&DeltaTable> {
+        match kind {
+            TableKind::Events => self.events.as_ref(),
+            TableKind::DeadLetters => self.dead_letters.as_ref(),
         }
-        Ok(c)
     }
 
-    /// Appends a commit. `expected` are the positions this writer started
-    /// from for every source partition it commits; `name_files` names the
-    /// added files for the commit number that is finally used.
+    fn table_slot(&mut self, kind: TableKind) -> &mut Option<DeltaTable> {
+        match kind {
+            TableKind::Events => &mut self.events,
+            TableKind::DeadLetters => &mut self.dead_letters,
+        }
+    }
+
+    /// The committed positions of `keys` (offsets unless `shape` says
+    /// otherwise), read from the events table's snapshot and cached.
+    pub async fn positions(&mut self, keys: &[String], shape: Shape) -> Result<BTreeMap<String, Checkpoint>, LakeError> {
+        let mut out = BTreeMap::new();
+        for key in keys {
+            if let Some(at) = self.read_position(TableKind::Events, key, shape).await? {
+                out.insert(key.clone(), at);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_position(&mut self, kind: TableKind, key: &str, shape: Shape) -> Result<Option<Checkpoint>, LakeError> {
+        let Some(t) = self.table(kind) else { return Ok(None) };
+        let state = t.snapshot().map_err(|e| LakeError::delta(kind, e))?.clone();
+        let log_store = t.log_store();
+        let lookup = |app_id: String| {
+            let (state, log_store) = (state.clone(), log_store.clone());
+            async move { state.transaction_version(log_store.as_ref(), app_id).await }
+        };
+        let found = positions::read(key, shape, lookup).await.map_err(|e| LakeError::delta(kind, e))?;
+        Ok(found.map(|(at, counter)| {
+            if kind == TableKind::Events {
+                self.counters.insert(key.to_string(), counter);
+                self.state.positions.insert(key.to_string(), at.clone());
+            }
+            at
+        }))
+    }
+
+    /// Commits `draft`. `expected` are the positions this writer started
+    /// from for every key it moves (None: the key must be new). Files in
+    /// `draft.add` must already be written in place.
     pub async fn commit(
         &mut self,
         mut draft: Commit,
         expected: &BTreeMap<String, Option<Checkpoint>>,
-        name_files: impl Fn(u64, &mut [AddedFile]),
+        operation: Operation,
     ) -> Result<Commit, LakeError> {
-        loop {
-            self.refresh().await?;
+        let (dead, events): (Vec<AddedFile>, Vec<AddedFile>) = draft.add.iter().cloned().partition(|a| a.table == TableKind::DeadLetters);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let meta = app_metadata(&draft, &self.state.live);
+        if !dead.is_empty() || draft.remove.iter().any(|r| r.starts_with(TableKind::DeadLetters.dir())) {
+            self.commit_dead_letters(&draft, &dead, now_ms, &meta).await?;
+        }
+        for _ in 0..MAX_CONFLICTS {
+            let table = self.open_for_write(TableKind::Events).await?;
+            table.update_incremental(None).await.map_err(|e| LakeError::delta(TableKind::Events, e))?;
+            let mut txns = Vec::new();
             for (key, want) in expected {
-                let found = self.state.positions.get(key);
-                if found != want.as_ref() {
+                let Some(next) = draft.positions.get(key) else { continue };
+                let found = self.read_position(TableKind::Events, key, Shape::of(next)).await?;
+                if found.as_ref() != want.as_ref() {
                     return Err(LakeError::PositionConflict {
                         key: key.clone(),
                         expected: want.as_ref().map(|c| format!("{c:?}")),
@@ -201,77 +265,229 @@ impl CommitLog {
                     });
                 }
             }
-            let n = self.state.latest.map_or(0, |l| l + 1);
-            draft.version = n;
-            draft.schema_version = SCHEMA_VERSION;
-            draft.committed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            name_files(n, &mut draft.add);
-            let body = serde_json::to_vec_pretty(&draft).expect("commit serializes");
-            let path = commit_path(n);
-            let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-            match self.lake.store.put_opts(&path, PutPayload::from(body), opts).await {
-                Ok(_) => {
-                    self.state.apply(&draft);
+            for (key, next) in &draft.positions {
+                let counter = self.counters.get(key).copied().unwrap_or(0) + 1;
+                txns.push((key.clone(), counter, positions::to_txns(key, next, counter, now_ms)));
+            }
+            let mut actions: Vec<Action> = events.iter().map(|a| add_action(a, TableKind::Events, operation)).collect();
+            actions.extend(draft.remove.iter().filter(|r| !r.starts_with(TableKind::DeadLetters.dir())).map(|r| remove_action(r, operation, now_ms)));
+            actions.extend(txns.iter().flat_map(|(_, _, t)| t.iter().cloned().map(Action::Txn)));
+            let table = self.events.as_mut().expect("opened above");
+            match commit_actions(table, TableKind::Events, actions, operation, meta.clone()).await {
+                Ok(version) => {
+                    tracing::debug!(version, writer = %draft.writer, positions = ?draft.positions, "committed");
+                    for (key, counter, _) in txns {
+                        self.counters.insert(key, counter);
+                    }
+                    draft.version = version;
+                    self.apply(&draft);
                     return Ok(draft);
                 }
-                // Another writer took n: read what it did and try n + 1.
-                Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => {
-                    continue
-                }
-                Err(e) => return Err(LakeError::store(&path, e)),
+                // Another writer moved one of these keys between the read
+                // above and this commit: read again, and refuse if it moved.
+                Err(Retry::Conflict) => continue,
+                Err(Retry::Fail(e)) => return Err(e),
             }
         }
+        Err(LakeError::Contended { table: TableKind::Events.name(), attempts: MAX_CONFLICTS })
     }
 
-    /// The whole write of a commit: names each added file
-    /// `<dirs[i]>/part-<n>-<i>.parquet`, commits, moves the files from
-    /// staging into place and deletes the removed ones. When the commit
-    /// fails, the staged files are deleted (nothing will reference them).
+    /// Dead letters first, in their own table, with the positions they
+    /// cover: replaying the same range after a crash between the two
+    /// commits finds them there and does not add them twice.
+    async fn commit_dead_letters(&mut self, draft: &Commit, dead: &[AddedFile], now_ms: i64, meta: &HashMap<String, serde_json::Value>) -> Result<(), LakeError> {
+        let kind = TableKind::DeadLetters;
+        let operation = if dead.is_empty() { Operation::Delete } else { Operation::Ingest };
+        for _ in 0..MAX_CONFLICTS {
+            let table = self.open_for_write(kind).await?;
+            table.update_incremental(None).await.map_err(|e| LakeError::delta(kind, e))?;
+            let mut covered = !draft.positions.is_empty() && !dead.is_empty();
+            for (key, next) in &draft.positions {
+                covered &= self.read_position(kind, key, Shape::of(next)).await?.as_ref() == Some(next);
+            }
+            if covered {
+                return Ok(());
+            }
+            let mut actions: Vec<Action> = dead.iter().map(|a| add_action(a, kind, operation)).collect();
+            actions.extend(draft.remove.iter().filter(|r| r.starts_with(kind.dir())).map(|r| remove_action(&kind.in_lake(kind.relative(r)), operation, now_ms)));
+            for (key, next) in &draft.positions {
+                actions.extend(positions::to_txns(key, next, 0, now_ms).into_iter().map(Action::Txn));
+            }
+            let table = self.dead_letters.as_mut().expect("opened above");
+            match commit_actions(table, kind, actions, operation, meta.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(Retry::Conflict) => continue,
+                Err(Retry::Fail(e)) => return Err(e),
+            }
+        }
+        Err(LakeError::Contended { table: kind.name(), attempts: MAX_CONFLICTS })
+    }
+
+    async fn open_for_write(&mut self, kind: TableKind) -> Result<&mut DeltaTable, LakeError> {
+        if self.table(kind).is_none() {
+            let t = table::open_or_create(&self.lake, kind).await?;
+            *self.table_slot(kind) = Some(t);
+        }
+        Ok(self.table_slot(kind).as_mut().expect("set above"))
+    }
+
+    fn apply(&mut self, c: &Commit) {
+        for r in &c.remove {
+            self.state.live.remove(r);
+        }
+        for a in &c.add {
+            self.state.live.insert(a.path.clone(), a.clone());
+        }
+        for (k, p) in &c.positions {
+            self.state.positions.insert(k.clone(), p.clone());
+        }
+        self.state.latest = Some(c.version);
+    }
+
+    /// The whole write of a commit: commits, then deletes the removed
+    /// files. When the commit fails, the added files are deleted (nothing
+    /// will ever reference them).
     pub async fn commit_files(
         &mut self,
         draft: Commit,
-        dirs: &[String],
         expected: &BTreeMap<String, Option<Checkpoint>>,
+        operation: Operation,
     ) -> Result<Commit, LakeError> {
-        let staged: Vec<Path> = draft.add.iter().filter_map(|a| a.staging.as_deref().map(Path::from)).collect();
-        let name = |n: u64, adds: &mut [AddedFile]| {
-            for (i, a) in adds.iter_mut().enumerate() {
-                a.path = format!("{}/part-{n:020}-{i}.parquet", dirs[i]);
-            }
-        };
-        let commit = match self.commit(draft, expected, name).await {
-            Ok(c) => c,
+        let added: Vec<Path> = draft.add.iter().map(|a| Path::from(a.path.as_str())).collect();
+        match self.commit(draft, expected, operation).await {
+            Ok(c) => Ok(c),
             Err(e) => {
-                for s in &staged {
-                    let _ = self.lake.store.delete(s).await;
+                for p in &added {
+                    let _ = self.lake.store.delete(p).await;
                 }
-                return Err(e);
-            }
-        };
-        for a in &commit.add {
-            if let Some(s) = &a.staging {
-                move_file(&self.lake, &Path::from(s.as_str()), &Path::from(a.path.as_str())).await?;
+                Err(e)
             }
         }
-        for r in &commit.remove {
-            let path = Path::from(r.as_str());
-            match self.lake.store.delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(LakeError::store(&path, e)),
-            }
-        }
-        Ok(commit)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Conflicting commits (not mere races for a version number, which
+/// delta-rs retries itself) a commit goes through before it gives up.
+const MAX_CONFLICTS: usize = 8;
 
-    #[test]
-    fn commit_numbers_parse_only_from_commit_files() {
-        assert_eq!(parse_commit_number(&commit_path(42)), Some(42));
-        assert_eq!(parse_commit_number(&Path::from("_authlake/commits/00000000000000000042.json#1")), None);
-        assert_eq!(parse_commit_number(&Path::from("_authlake/commits/x.json")), None);
+enum Retry {
+    Conflict,
+    Fail(LakeError),
+}
+
+/// What authlake records in each commit's `commitInfo`: who, what, and
+/// counts; never a subject or a predicate naming one.
+fn app_metadata(draft: &Commit, live: &HashMap<String, AddedFile>) -> HashMap<String, serde_json::Value> {
+    let events = |f: &&AddedFile| f.table == TableKind::Events;
+    let added: u64 = draft.add.iter().filter(events).map(|f| f.rows).sum();
+    let removed: u64 = draft.remove.iter().filter_map(|r| live.get(r)).filter(events).map(|f| f.rows).sum();
+    let mut m = HashMap::new();
+    m.insert("authlake.rowsAdded".into(), serde_json::Value::from(added));
+    m.insert("authlake.rowsRemoved".into(), serde_json::Value::from(removed));
+    m.insert("authlake.writer".into(), serde_json::Value::from(draft.writer.clone()));
+    m.insert("authlake.operation".into(), serde_json::Value::from(draft.operation.clone()));
+    m.insert("authlake.stats".into(), serde_json::to_value(&draft.stats).unwrap_or_default());
+    if !draft.gaps.is_empty() {
+        m.insert("authlake.gaps".into(), serde_json::Value::from(draft.gaps.clone()));
     }
+    m
+}
+
+async fn commit_actions(
+    table: &mut DeltaTable,
+    kind: TableKind,
+    actions: Vec<Action>,
+    operation: Operation,
+    meta: HashMap<String, serde_json::Value>,
+) -> Result<u64, Retry> {
+    let op = match operation {
+        Operation::Ingest => DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: (kind == TableKind::Events).then(|| authlake_core::schema::PARTITION_COLUMNS.iter().map(|c| c.to_string()).collect()),
+            predicate: None,
+        },
+        Operation::Compact => DeltaOperation::Optimize { predicate: None, target_size: 0 },
+        Operation::Delete => DeltaOperation::Delete { predicate: None },
+    };
+    let snapshot = table.snapshot().map_err(|e| Retry::Fail(LakeError::delta(kind, e)))?.clone();
+    // Checkpoints (every `delta.checkpointInterval` versions) and log
+    // cleanup run after the commit, as the table's properties say.
+    let properties = CommitProperties::default().with_metadata(meta).with_max_retries(20);
+    let finished = CommitBuilder::from(properties).with_actions(actions).build(Some(&snapshot), table.log_store(), op).await;
+    match finished {
+        Ok(done) => {
+            let version = done.version();
+            table.update_incremental(None).await.map_err(|e| Retry::Fail(LakeError::delta(kind, e)))?;
+            Ok(version)
+        }
+        Err(DeltaTableError::Transaction { source: TransactionError::CommitConflict(_) }) => Err(Retry::Conflict),
+        Err(e) => Err(Retry::Fail(LakeError::delta(kind, e))),
+    }
+}
+
+fn add_action(a: &AddedFile, kind: TableKind, operation: Operation) -> Action {
+    let relative = kind.relative(&a.path).to_string();
+    let partition_values = match (kind, PartitionKey::parse(&relative)) {
+        (TableKind::Events, Some(p)) => HashMap::from([
+            ("category".to_string(), Some(p.category.clone())),
+            ("event_date".to_string(), Some(p.date_string())),
+        ]),
+        _ => HashMap::new(),
+    };
+    Action::Add(Add {
+        path: relative,
+        partition_values,
+        size: a.bytes as i64,
+        modification_time: chrono::Utc::now().timestamp_millis(),
+        data_change: operation != Operation::Compact,
+        stats: a.stats.clone(),
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+        clustering_provider: None,
+    })
+}
+
+fn remove_action(path: &str, operation: Operation, now_ms: i64) -> Action {
+    let kind = if path.starts_with(TableKind::DeadLetters.dir()) { TableKind::DeadLetters } else { TableKind::Events };
+    Action::Remove(Remove {
+        path: kind.relative(path).to_string(),
+        data_change: operation != Operation::Compact,
+        deletion_timestamp: Some(now_ms),
+        extended_file_metadata: None,
+        partition_values: None,
+        size: None,
+        tags: None,
+        deletion_vector: None,
+        base_row_id: None,
+        default_row_commit_version: None,
+    })
+}
+
+/// The live files of a table's snapshot.
+fn live_files(t: &DeltaTable, kind: TableKind) -> Result<Vec<AddedFile>, LakeError> {
+    let state = t.snapshot().map_err(|e| LakeError::delta(kind, e))?;
+    let schema_version = schema_version_of(t);
+    Ok(state
+        .log_data()
+        .iter()
+        .map(|f| AddedFile {
+            path: kind.in_lake(&f.path()),
+            table: kind,
+            rows: f.num_records().unwrap_or(0) as u64,
+            bytes: f.size().max(0) as u64,
+            schema_version,
+            stats: None,
+        })
+        .collect())
+}
+
+/// The oldest schema version among a table's files: the current one,
+/// unless `authlake lake upgrade` recorded older files.
+fn schema_version_of(t: &DeltaTable) -> u32 {
+    t.snapshot()
+        .ok()
+        .and_then(|s| s.metadata().configuration().get(crate::OLDEST_SCHEMA_PROPERTY).and_then(|v| v.parse().ok()))
+        .unwrap_or(SCHEMA_VERSION)
 }

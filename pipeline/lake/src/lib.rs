@@ -1,32 +1,44 @@
-//! authlake-lake: the table every other stage reads and writes.
+//! authlake-lake: the tables every other stage reads and writes.
 //!
 //! A lake is a local directory or an S3 prefix behind one object store
-//! ([`Lake`]). What it promises:
+//! ([`Lake`]) holding Delta Lake tables ([`table`]): `events` at the root,
+//! partitioned by `category` and `event_date`, and every other table under
+//! `_authlake/tables/<name>/`. Any Delta reader (Spark, Trino, Athena,
+//! DuckDB, Polars, Python `deltalake`) reads them. What they promise:
 //!
-//! - **A file is in the table only through a commit.** Writers encode
-//!   Parquet ([`files::writer_properties`]) into their own staging area;
-//!   a commit ([`commit::CommitLog`]) names the files it adds and removes
-//!   and the source positions they cover, atomically.
-//! - **Exactly once per source position.** A commit carries the position
-//!   of every source partition it advances ([`Checkpoint`]) and is refused
-//!   ([`LakeError::PositionConflict`]) when another writer moved one of
-//!   them since this writer read it.
-//! - **A crash loses nothing and leaves nothing visible**: [`recover`]
-//!   finishes what a committed writer left half done and removes staging
-//!   files no commit references.
+//! - **A file is in a table only through a commit.** Writers encode
+//!   Parquet ([`files::writer_properties`]) in place, under names that
+//!   carry the writer's tag ([`files::data_file_path`]); a commit
+//!   ([`commit::CommitLog`]) adds them, with statistics over
+//!   non-identifying columns only ([`files::log_stats`]): no username,
+//!   sub, email or address enters the log, whose history `forget` cannot
+//!   rewrite.
+//! - **Exactly once per source position.** The events commit that adds
+//!   the data carries a `txn` action per source key it advances
+//!   ([`positions`]: offsets as the version; Kinesis sequence numbers, which
+//!   exceed 64 bits, as a counter plus the digits in further `txn`s of the
+//!   same commit). A writer whose starting position no longer matches the
+//!   table's is refused ([`LakeError::PositionConflict`]); Delta's conflict
+//!   check refuses two commits racing on one key; appends of disjoint
+//!   sources retry.
+//! - **A crash leaves nothing visible**: files written but never committed
+//!   are in no snapshot; the writer's [`recover`] deletes them at its next
+//!   start, a vacuum those of writers that never return.
 //!
-//! Layout (docs/lake.md):
-//! `category=<c>/event_date=<d>/part-<commit>-<n>.parquet` for live data,
-//! `_authlake/commits/<20-digit n>.json` for the commit log,
-//! `_authlake/dead_letters/part-<commit>-<n>.parquet` for dead letters and
-//! `_authlake/staging/<writer>/` for files not yet committed.
+//! Layout: docs/lake.md.
 
 mod checkpoint;
 pub mod commit;
 pub mod files;
+pub mod history;
+pub mod positions;
 pub mod recover;
+pub mod table;
+pub mod upgrade;
 
 pub use checkpoint::Checkpoint;
+pub use commit::{AddedFile, Commit, CommitLog, CommitStats, Operation};
+pub use table::TableKind;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,12 +49,13 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
 
-/// Where commits live, relative to the lake root.
-pub const COMMITS_DIR: &str = "_authlake/commits";
-/// Where dead letters live, relative to the lake root.
-pub const DEAD_LETTERS_DIR: &str = "_authlake/dead_letters";
-/// Where in-flight files live, relative to the lake root.
-pub const STAGING_DIR: &str = "_authlake/staging";
+/// Where lakes written before the Delta format kept their commit log.
+pub const LEGACY_COMMITS_DIR: &str = "_authlake/commits";
+/// Where lakes written before the Delta format staged files.
+pub const LEGACY_STAGING_DIR: &str = "_authlake/staging";
+/// Table property naming the oldest `events` schema version among the
+/// table's files (set by `authlake lake upgrade`; absent: all current).
+pub const OLDEST_SCHEMA_PROPERTY: &str = "authlake.oldestSchemaVersion";
 
 /// Errors opening or writing the lake.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +72,23 @@ pub enum LakeError {
     PositionConflict { key: String, expected: Option<String>, found: Option<String> },
     #[error("cannot write parquet {path}: {reason}")]
     Parquet { path: String, reason: String },
+    #[error("{0} was written by an earlier authlake (its own commit log, _authlake/commits/): run `authlake lake upgrade --lake {0}` once to make it a Delta table")]
+    NeedsUpgrade(String),
+    #[error("Delta table {table}: {attempts} commits in a row conflicted with other writers' (a file removed twice, or a source position moved); rerun")]
+    Contended { table: &'static str, attempts: usize },
+    #[error("Delta table {table} (log {log})")]
+    Delta { table: &'static str, log: String, source: Box<deltalake_core::DeltaTableError> },
 }
 
 impl LakeError {
+    pub fn delta(table: TableKind, source: deltalake_core::DeltaTableError) -> Self {
+        let log = match table.dir() {
+            "" => "_delta_log/".to_string(),
+            dir => format!("{dir}/_delta_log/"),
+        };
+        Self::Delta { table: table.name(), log, source: Box::new(source) }
+    }
+
     pub fn store(path: &Path, source: object_store::Error) -> Self {
         Self::Store { path: path.to_string(), source }
     }

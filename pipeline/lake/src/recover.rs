@@ -1,63 +1,54 @@
-//! Recovery at start: finish the moves a crash interrupted and remove
-//! staging files that no commit will ever reference.
-
-use std::collections::HashMap;
-use std::time::Duration;
+//! Recovery at start: a writer killed between writing its Parquet files
+//! and committing them left files no snapshot references. No reader sees
+//! them (the table is the log, not the directory); this removes them.
+//!
+//! Only the writer's own files are removed (their names carry its tag,
+//! [`crate::files::writer_tag`]): another live writer may be about to
+//! commit its own. Orphans of writers that never come back are left to a
+//! vacuum.
 
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
 use crate::commit::LakeState;
-use crate::{Lake, LakeError, STAGING_DIR};
-
-/// Staging files of other writers younger than this are left alone: their
-/// writer may still be about to commit them.
-pub const STAGING_GRACE: Duration = Duration::from_secs(3600);
+use crate::files::writer_tag;
+use crate::{Lake, LakeError, LEGACY_STAGING_DIR};
 
 /// What recovery did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
-    /// Committed files moved from staging into their partition.
-    pub moved: usize,
-    /// Uncommitted staging files deleted.
+    /// This writer's files that no commit added, deleted.
     pub removed: usize,
 }
 
-/// Staging directory of one writer.
-pub fn staging_dir(writer: &str) -> String {
-    format!("{STAGING_DIR}/{writer}")
-}
-
-/// Finishes interrupted moves (for every writer: a committed file belongs
-/// in its partition whoever wrote it) and deletes uncommitted staging files
-/// of `writer`, plus those of any writer older than `grace`.
-pub async fn recover(lake: &Lake, state: &LakeState, writer: &str, grace: Duration) -> Result<Recovery, LakeError> {
-    let committed: HashMap<&str, &str> =
-        state.live.values().filter_map(|f| f.staging.as_deref().map(|s| (s, f.path.as_str()))).collect();
-    let root = Path::from(STAGING_DIR);
-    let staged: Vec<_> = lake.store.list(Some(&root)).try_collect().await.map_err(|e| LakeError::store(&root, e))?;
-    let own = format!("{}/", staging_dir(writer));
-    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::hours(1));
+/// Deletes `writer`'s data files that the tables do not hold.
+pub async fn recover(lake: &Lake, state: &LakeState, writer: &str) -> Result<Recovery, LakeError> {
+    let own = format!("part-{}-", writer_tag(writer));
     let mut report = Recovery::default();
-    for meta in staged {
+    let listing: Vec<_> = lake.store.list(None).try_collect().await.map_err(|e| LakeError::store(&Path::from(""), e))?;
+    for meta in listing {
         let path = meta.location.to_string();
-        if let Some(dest) = committed.get(path.as_str()) {
-            move_file(lake, &meta.location, &Path::from(*dest)).await?;
-            report.moved += 1;
-        } else if path.starts_with(&own) || meta.last_modified < cutoff {
-            match lake.store.delete(&meta.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => report.removed += 1,
-                Err(e) => return Err(LakeError::store(&meta.location, e)),
-            }
+        let is_log = path.starts_with("_delta_log/") || path.contains("/_delta_log/");
+        let ours = meta.location.filename().is_some_and(|n| n.starts_with(&own) && n.ends_with(".parquet"));
+        let legacy = path.starts_with(&format!("{LEGACY_STAGING_DIR}/{writer}/"));
+        if is_log || !(ours || legacy) || state.live.contains_key(&path) {
+            continue;
+        }
+        match lake.store.delete(&meta.location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => report.removed += 1,
+            Err(e) => return Err(LakeError::store(&meta.location, e)),
         }
     }
     Ok(report)
 }
 
-/// Moves a committed file into place. A file already moved (by its writer
-/// racing this recovery) is fine.
-pub async fn move_file(lake: &Lake, from: &Path, to: &Path) -> Result<(), LakeError> {
+/// Renames `from` to `to`; a file already there (moved by an earlier,
+/// interrupted run) is fine.
+pub async fn move_if_present(lake: &Lake, from: &Path, to: &Path) -> Result<(), LakeError> {
+    if from == to {
+        return Ok(());
+    }
     match lake.store.rename(from, to).await {
         Ok(()) => Ok(()),
         Err(object_store::Error::NotFound { .. }) if lake.store.head(to).await.is_ok() => Ok(()),

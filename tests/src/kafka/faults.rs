@@ -152,8 +152,8 @@ async fn a_position_inside_the_topics_last_batch_reads_the_rest_of_it() {
     let lake = dir.path().join("lake").display().to_string();
     crate::support::authlake_ok(&["ingest", "--from", &format!("file://{}", head.display()), "--lake", &lake, "--quiet"]);
     let log_lake = authlake_lake::Lake::open(&lake, false).unwrap();
-    let mut log = authlake_lake::commit::CommitLog::load(&log_lake).await.unwrap();
-    log.commit(position_commit("kafka:tail/0", 120), &Default::default(), |_, _| {}).await.unwrap();
+    let mut log = authlake_lake::CommitLog::load(&log_lake).await.unwrap();
+    log.commit(position_commit("kafka:tail/0", 120), &Default::default(), authlake_lake::Operation::Ingest).await.unwrap();
     // Fetching at 120, tansu 0.6 sends nothing (no batch starts after it):
     // the backfill must look back for the batch, keep 120.. and drop the rest.
     // (Before that was done, the backfill waited forever for a first message.)

@@ -77,25 +77,27 @@ fn spawn(args: &[String]) -> Child {
 
 /// Where a lake misses Kafka messages: for each partition, the offsets
 /// between the lowest and highest that no row (event or dead letter)
-/// came from, plus staged files not yet moved into place. For failure
+/// came from, and the gaps the commits recorded. For failure
 /// messages: "17 rows missing" says little, "load/2@1234..1477" says
 /// which commit to look at.
 fn offset_holes(lake: &str) -> String {
     crate::support::duckdb(&format!(
         r#"
-import glob, json
-parts = [f"SELECT source FROM read_parquet('{lake}/category=*/event_date=*/*.parquet', hive_partitioning = true)"]
-if glob.glob('{lake}/_authlake/dead_letters/**/*.parquet', recursive=True):
-    parts.append("SELECT source FROM read_parquet('{lake}/_authlake/dead_letters/**/*.parquet')")
+import glob, json, deltalake
+parts = []
+for table in ['{lake}', '{lake}/_authlake/tables/dead_letters']:
+    if deltalake.DeltaTable.is_deltatable(table) and deltalake.DeltaTable(table).file_uris():
+        parts.append(f"SELECT source FROM read_parquet({{deltalake.DeltaTable(table).file_uris()!r}})")
+if not parts:
+    parts.append("SELECT 'none' AS source")
 duckdb.sql(f"CREATE TABLE o AS SELECT regexp_extract(source, '^kafka:(.*)@', 1) AS p, CAST(regexp_extract(source, '@([0-9]+)', 1) AS BIGINT) AS off FROM ({{' UNION ALL '.join(parts)}}) WHERE source LIKE 'kafka:%'")
 rows = duckdb.sql("""
 WITH g AS (SELECT p, off, lag(off) OVER (PARTITION BY p ORDER BY off) AS prev FROM (SELECT DISTINCT p, off FROM o))
 SELECT p, COALESCE(prev + 1, 0) AS a, off - 1 AS b FROM g WHERE off > COALESCE(prev + 1, 0) ORDER BY p, a
 """).fetchall()
 ends = duckdb.sql("SELECT p, max(off) FROM o GROUP BY p ORDER BY p").fetchall()
-staged = glob.glob('{lake}/_authlake/staging/**/*.parquet', recursive=True)
-gaps = [g for c in sorted(glob.glob('{lake}/_authlake/commits/*.json')) for g in json.load(open(c)).get('gaps', [])]
-print('holes:', ', '.join(f'{{p}}@{{a}}..{{b}}' for p, a, b in rows) or 'none', '| last offsets:', ends, '| staged:', staged, '| gaps:', gaps)
+gaps = [g for c in sorted(glob.glob('{lake}/_delta_log/*.json')) for l in open(c) if 'commitInfo' in l for g in json.loads(l)['commitInfo'].get('authlake.gaps', [])]
+print('holes:', ', '.join(f'{{p}}@{{a}}..{{b}}' for p, a, b in rows) or 'none', '| last offsets:', ends, '| gaps:', gaps)
 "#
     ))
     .trim()

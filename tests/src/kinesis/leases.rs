@@ -45,11 +45,15 @@ fn per_owner(l: &BTreeMap<String, (Option<String>, Vec<String>)>) -> BTreeMap<St
 /// Writer → the shards its commits moved.
 fn commit_writers(lake: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir(std::path::Path::new(lake).join("_authlake/commits")) else { return m };
-    for e in dir.flatten() {
-        let c: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
-        let shards: Vec<String> = c["positions"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
-        m.entry(c["writer"].as_str().unwrap().to_string()).or_default().extend(shards);
+    let Ok(dir) = std::fs::read_dir(std::path::Path::new(lake).join("_delta_log")) else { return m };
+    for e in dir.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")) {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let actions: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let Some(writer) = actions.iter().find_map(|a| a["commitInfo"]["authlake.writer"].as_str()) else { continue };
+        // One txn per shard the commit moved (its sequence digits ride in
+        // further txns named `<key>#...`).
+        let shards = actions.iter().filter_map(|a| a["txn"]["appId"].as_str()).filter(|id| !id.contains('#'));
+        m.entry(writer.to_string()).or_default().extend(shards.map(|id| id.trim_start_matches("authlake:").to_string()));
     }
     m
 }

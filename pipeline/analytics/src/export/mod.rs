@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use authlake_lake::commit::CommitLog;
 use authlake_lake::Lake;
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
@@ -170,7 +169,7 @@ pub async fn export(lake: &Lake, o: &ExportOptions, progress: &(dyn Fn(u64) + Sy
     }
     std::fs::create_dir_all(&o.out).map_err(|e| ExportError::Io(o.out.clone(), e))?;
 
-    let lake_commit = CommitLog::load(lake).await?.state.latest;
+    let lake_commit = authlake_lake::commit::snapshot(lake).await?.latest;
     let ctx = lake_context_utf8(lake).await?;
     let sql = selection_sql(o);
     let df = ctx.sql(&sql).await?;

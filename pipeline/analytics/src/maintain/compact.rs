@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use authlake_core::partition::PartitionKey;
-use authlake_lake::commit::{AddedFile, CommitLog, TableKind};
+use authlake_lake::{AddedFile, CommitLog, TableKind};
 use authlake_lake::Lake;
 
 use super::{apply, live_files, read_table_file, stage, MaintainError};

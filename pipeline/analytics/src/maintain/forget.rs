@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 
 use arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
 use authlake_core::position::sha256_hex;
-use authlake_lake::commit::{AddedFile, CommitLog, TableKind};
+use authlake_lake::{AddedFile, CommitLog, TableKind};
 use authlake_lake::Lake;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::json;
 
-use super::{apply, live_files, read_table_file, stage, MaintainError, Staged};
+use super::{apply, live_files, read_table_file, stage, MaintainError};
 use crate::context::{lake_context_utf8, run_sql};
 use crate::export::user_predicate;
 
@@ -65,7 +65,7 @@ async fn rewrite(
     table: TableKind,
     columns: &[&str],
     matches: &dyn Fn(&str) -> bool,
-    added: &mut Vec<Staged>,
+    added: &mut Vec<AddedFile>,
     removed: &mut Vec<String>,
 ) -> Result<u64, MaintainError> {
     let mut erased = 0;
@@ -114,7 +114,7 @@ pub async fn forget(lake: &Lake, user: &str) -> Result<ForgetSummary, MaintainEr
     let record_path = format!("{ERASURES_DIR}/{:020}.json", commit.version);
     let record = json!({
         "commit": commit.version,
-        "erased_at": commit.committed_at,
+        "erased_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "subject_sha256": sha256_hex(user.as_bytes()),
         "identifiers_matched": ids.len(),
         "rows_erased": rows,

@@ -1,9 +1,7 @@
 //! Lake maintenance through commits: retention, erasure, compaction.
 //!
-//! Every change is one commit that adds the new files and removes the old
-//! ones; the old files are deleted right after it, so readers of the
-//! commit log see the change atomically and directory readers see it once
-//! the command returns (docs/lake.md).
+//! Every change is one Delta commit that adds the new files and removes
+//! the old ones; the old files are deleted right after it (docs/lake.md).
 //!
 //! - [`retention`]: drop whole expired partitions.
 //! - [`forget`]: erase one person's rows and dead letters.
@@ -18,9 +16,9 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use authlake_core::schema::conform_events;
-use authlake_lake::commit::{AddedFile, Commit, CommitLog, TableKind};
+use authlake_lake::{AddedFile, Commit, CommitLog, Operation, TableKind};
 use authlake_lake::{Lake, LakeError};
-use authlake_lake::files::{staging_name, writer_properties};
+use authlake_lake::files::{data_file_path, log_stats, writer_properties};
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
@@ -42,7 +40,7 @@ pub enum MaintainError {
     DataFusion(#[from] datafusion::error::DataFusionError),
 }
 
-/// Writer id of maintenance commands (their staging directory).
+/// Writer id of maintenance commands (the tag of the files they write).
 pub const MAINTAIN_WRITER: &str = "maintain";
 
 /// Reads a whole Parquet file of the lake.
@@ -67,45 +65,36 @@ pub async fn read_table_file(lake: &Lake, path: &str, table: TableKind) -> Resul
     }
 }
 
-/// A new file, staged, with the directory it goes to.
-pub struct Staged {
-    pub dir: String,
-    pub file: AddedFile,
-}
-
-/// Writes batches to a staged Parquet file.
-pub async fn stage(lake: &Lake, dir: &str, table: TableKind, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Staged, MaintainError> {
-    let staging = staging_name(MAINTAIN_WRITER);
-    let perr = |e: parquet::errors::ParquetError| LakeError::Parquet { path: staging.to_string(), reason: e.to_string() };
-    let mut w = AsyncArrowWriter::try_new(BufWriter::new(lake.store.clone(), staging.clone()), schema, Some(writer_properties(256 * 1024)))
+/// Writes batches to a new Parquet file of `table` (in partition `dir`
+/// for events), in place: in the table once [`apply`] commits it.
+pub async fn stage(lake: &Lake, dir: &str, table: TableKind, schema: SchemaRef, batches: &[RecordBatch]) -> Result<AddedFile, MaintainError> {
+    let path = data_file_path(MAINTAIN_WRITER, table, dir);
+    let perr = |e: parquet::errors::ParquetError| LakeError::Parquet { path: path.to_string(), reason: e.to_string() };
+    let mut w = AsyncArrowWriter::try_new(BufWriter::new(lake.store.clone(), path.clone()), schema, Some(writer_properties(256 * 1024)))
         .map_err(perr)?;
     let mut rows = 0;
     for b in batches {
         w.write(b).await.map_err(perr)?;
         rows += b.num_rows() as u64;
     }
-    w.close().await.map_err(perr)?;
-    let bytes = lake.store.head(&staging).await.map_err(|e| LakeError::store(&staging, e))?.size;
-    Ok(Staged { dir: dir.to_string(), file: AddedFile::staged(staging.to_string(), table, rows, bytes) })
+    let meta = w.close().await.map_err(perr)?;
+    let bytes = lake.store.head(&path).await.map_err(|e| LakeError::store(&path, e))?.size;
+    Ok(AddedFile::written(path.to_string(), table, rows, bytes, Some(log_stats(&meta, table))))
 }
 
-/// Commits `added` and `removed`, moves the new files into place and
-/// deletes the removed ones.
-pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec<Staged>, removed: Vec<String>) -> Result<Commit, MaintainError> {
-    let dirs: Vec<String> = added.iter().map(|s| s.dir.clone()).collect();
-    let draft = Commit {
-        version: 0,
-        schema_version: 0,
-        writer: MAINTAIN_WRITER.into(),
-        operation: operation.into(),
-        committed_at: String::new(),
-        add: added.into_iter().map(|s| s.file).collect(),
-        remove: removed,
-        positions: BTreeMap::new(),
-        stats: Default::default(),
-        gaps: Vec::new(),
-    };
-    let commit = log.commit_files(draft, &dirs, &BTreeMap::new()).await?;
+/// Commits `added` and `removed` in one commit, then deletes the removed
+/// files.
+pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec<AddedFile>, removed: Vec<String>) -> Result<Commit, MaintainError> {
+    let kind = if operation == "compact" { Operation::Compact } else { Operation::Delete };
+    let draft = Commit { add: added, remove: removed, ..Commit::draft(MAINTAIN_WRITER, operation) };
+    let commit = log.commit_files(draft, &BTreeMap::new(), kind).await?;
+    for r in &commit.remove {
+        let path = Path::from(r.as_str());
+        match lake.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(LakeError::store(&path, e).into()),
+        }
+    }
     prune_empty_dirs(lake);
     Ok(commit)
 }

@@ -2,7 +2,7 @@
 //! older than the retention period, through one commit.
 
 use authlake_core::partition::PartitionKey;
-use authlake_lake::commit::{CommitLog, TableKind};
+use authlake_lake::{CommitLog, TableKind};
 use authlake_lake::Lake;
 
 use super::{apply, live_files, MaintainError};
