@@ -16,10 +16,22 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/authlake/target}"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Python peers: DuckDB (reads the lake), moto (S3), ministack + cbor2 (CloudWatch), boto3 (and botocore's SigV4 signer), Pillow, confluent-kafka (the benchmark's librdkafka peer)"
+# tansu compiles while the peers install and authlake builds: on 2 cores
+# the two builds fill each other's serial stretches (linking, the long
+# single-crate tails), and the installs wait on the network, not the CPU.
+TANSU_LOG=/tmp/authlake-tansu-install.log
+tansu_pid=
+if ! command -v tansu >/dev/null; then
+  step "Kafka-protocol broker for the Kafka tests: tansu (cargo install in the background, log in $TANSU_LOG)"
+  # Its own target directory: the shared one would make the two builds take turns.
+  env -u CARGO_TARGET_DIR cargo install tansu --locked --features dynostore >"$TANSU_LOG" 2>&1 &
+  tansu_pid=$!
+fi
+
+step "Python peers: DuckDB (reads the lake), Python deltalake and Polars (read the Delta table), moto (S3), ministack + cbor2 (CloudWatch), boto3 (and botocore's SigV4 signer), Pillow, confluent-kafka (the benchmark's librdkafka peer)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   'duckdb>=1.1' 'deltalake>=1.0' 'polars>=1.0' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow confluent-kafka 2>&1 | grep -v 'already satisfied' || true
-python3 -c 'import duckdb, deltalake, polars, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ moto", moto.__version__)'
+python3 -c 'import duckdb, deltalake, polars, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ deltalake", deltalake.__version__, "/ moto", moto.__version__)'
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
 
 step "Debian packages: chromium (HTML report test); libssl-dev, pkg-config (librdkafka's build); kcat"
@@ -27,17 +39,17 @@ step "Debian packages: chromium (HTML report test); libssl-dev, pkg-config (libr
 install_debian chromium kcat $LIBRDKAFKA_BUILD_DEPS
 chromium --version
 
-step "Kafka-protocol broker for the Kafka tests: tansu (cargo install, about 13 minutes the first time)"
-if ! command -v tansu >/dev/null; then
-  cargo install tansu --locked --features dynostore
-fi
-tansu --version || true
-
 step "Build (debug; the CLI tests run the authlake binary)"
 cargo build --workspace --locked
 
 step "Lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if [ -n "$tansu_pid" ]; then
+  step "Waiting for the tansu install"
+  wait "$tansu_pid" || { tail -40 "$TANSU_LOG" >&2; echo "cargo install tansu failed (log: $TANSU_LOG)" >&2; exit 1; }
+fi
+tansu --version || true
 
 step "Tests"
 cargo test --workspace --locked 2>&1 | tee /tmp/authlake-test.log

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::support::{authlake, authlake_ok, duckdb, fixtures, partition_files, walk};
+use crate::support::{authlake, authlake_env_ok, authlake_ok, duckdb, fixtures, partition_files, walk};
 
 fn canonical(id: &str, tenant: &str, user: &str, time: &str, event_type: &str) -> String {
     json!({"event_id": id, "event_type": event_type, "outcome": "success", "event_time": time, "tenant_id": tenant,
@@ -62,7 +62,7 @@ fn exports_verify_isolate_tenants_and_detect_tampering() {
         let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(manifest["rows"], json!(expected));
         assert!(manifest["sql"].as_str().unwrap().contains("tenant_id = 't1'"));
-        assert!(manifest["lake_commit"].is_u64());
+        assert!(manifest["table_version"].is_u64());
         for f in manifest["files"].as_array().unwrap() {
             let sha = authlake_core::position::sha256_hex(&std::fs::read(out.join(f["path"].as_str().unwrap())).unwrap());
             assert_eq!(f["sha256"].as_str().unwrap(), sha);
@@ -179,33 +179,46 @@ fn retention_forget_compact_and_catalog() {
 
     let before = partition_files(&lake).len();
     assert_eq!(before, 20);
+    let dry = authlake_ok(&["compact", "--lake", &lake_s, "--target-file-size", "64MiB", "--dry-run"]);
+    assert!(dry.starts_with("compact: would remove 15 files") && dry.contains("in 3 partitions, adding 3 files (200 rows rewritten)"), "{dry}");
+    assert_eq!(partition_files(&lake).len(), 20, "a dry run changes nothing");
     let msg = authlake_ok(&["compact", "--lake", &lake_s, "--target-file-size", "64MiB"]);
-    assert!(msg.starts_with("compact: 3 partitions, 15 files merged into 3"), "{msg}");
+    assert_eq!(msg.split(" in commit").next(), dry.split(" (dry run").next().map(|d| d.replace("would remove", "removed")).as_deref(), "{msg}");
     // The open partition (today) keeps its five files.
     assert_eq!(partition_files(&lake).len(), 8);
     assert_eq!(duck_count(&lake_s, "true"), 250);
 
     let user3 = duck_count(&lake_s, "username = 'user3'");
     assert!(user3 > 0);
-    let msg = authlake_ok(&["forget", "--lake", &lake_s, "--user", "sub-user3"]);
-    assert!(msg.contains(&format!("erased {user3} rows and 1 dead letters")), "{msg}");
+    let no_key = crate::support::authlake(&["forget", "--lake", &lake_s, "--user", "sub-user3"]);
+    assert_eq!(no_key.status.code(), Some(2), "forget without a key is a usage error");
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("AUTHLAKE_ERASURE_KEY"));
+    let key = [("AUTHLAKE_ERASURE_KEY", "compliance-test-erasure-key".to_string())];
+    let dry = authlake_env_ok(&["forget", "--lake", &lake_s, "--user", "sub-user3", "--dry-run"], &key);
+    assert!(dry.contains(&format!(" {user3} rows, 1 dead letters)")), "{dry}");
+    let msg = authlake_env_ok(&["forget", "--lake", &lake_s, "--user", "sub-user3"], &key);
+    assert!(msg.contains(&format!(" {user3} rows, 1 dead letters)")), "{msg}");
+    assert_eq!(msg.lines().next().unwrap().split(" in commit").next(), dry.split(" (dry run").next().map(|d| d.replace("would remove", "removed")).as_deref());
     assert_eq!(duck_count(&lake_s, "username = 'user3' OR user_sub = 'sub-user3'"), 0);
     assert_eq!(duck_count(&lake_s, "true"), 250 - user3);
+    // Gone from every file, including those compaction replaced (kept for
+    // time travel until a vacuum) and the logs.
     let everything: String = walk(&lake).iter().map(|p| crate::support::file_text(p)).collect();
     assert!(!everything.contains("user3"), "user3 still somewhere in the lake");
-    let records = walk(&lake.join("_authlake/erasures"));
-    assert_eq!(records.len(), 1);
+    assert!(!walk(&lake.join("_authlake/tables/erasures")).is_empty());
 
+    let dry = authlake_ok(&["retention", "--lake", &lake_s, "--keep", "400d", "--dry-run"]);
     let msg = authlake_ok(&["retention", "--lake", &lake_s, "--keep", "400d"]);
-    assert!(msg.starts_with("retention: dropped 3 partitions"), "{msg}");
+    assert!(msg.contains(" in 3 partitions,"), "{msg}");
+    assert_eq!(msg.split(" in commit").next(), dry.split(" (dry run").next().map(|d| d.replace("would remove", "removed")).as_deref());
     assert_eq!(duck_count(&lake_s, "true"), 50);
     assert!(partition_files(&lake).iter().all(|p| p.to_string_lossy().contains(&format!("event_date={today}"))));
 
-    let ddl = authlake_ok(&["catalog", "duckdb", "--lake", &lake_s, "--table", "ev"]);
-    let out = duckdb(&format!("duckdb.sql(\"\"\"{ddl}\"\"\")\nprint(duckdb.sql('SELECT COUNT(*), MIN(event_date) FROM ev').fetchall()[0])"));
+    let ddl = authlake_ok(&["catalog", "duckdb-files", "--lake", &lake_s, "--prefix", "x"]);
+    let out = duckdb(&format!("duckdb.sql(\"\"\"{ddl}\"\"\")\nprint(duckdb.sql('SELECT COUNT(*), MIN(event_date) FROM x_events').fetchall()[0], duckdb.sql('SELECT COUNT(*) FROM x_erasures').fetchall()[0][0])"));
     let (y, m, d) = (&today[0..4], today[5..7].trim_start_matches('0'), today[8..10].trim_start_matches('0'));
-    assert_eq!(out.trim(), format!("(50, datetime.date({y}, {m}, {d}))"));
-    for engine in ["athena", "glue", "spark"] {
+    assert_eq!(out.trim(), format!("(50, datetime.date({y}, {m}, {d})) 2"));
+    for engine in ["athena", "glue", "spark", "trino", "duckdb"] {
         assert!(authlake_ok(&["catalog", engine, "--lake", "s3://bucket/lake"]).contains("s3"), "{engine}");
     }
 }

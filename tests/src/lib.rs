@@ -27,6 +27,9 @@
 //!   workers sharing shards, a shard split.
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
+//! - `maintain`: compaction, retention and forget beside a live ingest and
+//!   a Python `deltalake` reader loop; erasures that stay erased, dry runs,
+//!   time travel, pinned exports, vacuum.
 
 #[cfg(test)]
 mod cli;
@@ -38,6 +41,8 @@ mod crash;
 mod crash_loop;
 #[cfg(test)]
 mod delta;
+#[cfg(test)]
+mod maintain;
 #[cfg(test)]
 mod duckdb;
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use authlake_core::schema::{dead_letters_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
-use authlake_lake::{Lake, Location, TableKind};
+use authlake_lake::{AsOf, Lake, Location, TableKind};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
@@ -39,17 +39,24 @@ pub enum QueryError {
 /// once the lake's live files are checked against its commit log. Strings
 /// are `Utf8View` (see [`view_schema`]): for queries and KPIs.
 pub async fn lake_context(lake: &Lake) -> Result<SessionContext, QueryError> {
-    context(lake, true).await
+    Ok(context(lake, true, None).await?.0)
+}
+
+/// [`lake_context`] over the lake as of a version or a moment, with the
+/// events version it reads (`None`: no table then).
+pub async fn lake_context_at(lake: &Lake, at: Option<AsOf>, views: bool) -> Result<(SessionContext, Option<u64>), QueryError> {
+    context(lake, views, at).await
 }
 
 /// [`lake_context`] with strings as the lake stores them (`Utf8`): for
 /// what writes rows out (exports) or reads them back as plain strings.
 pub async fn lake_context_utf8(lake: &Lake) -> Result<SessionContext, QueryError> {
-    context(lake, false).await
+    Ok(context(lake, false, None).await?.0)
 }
 
-async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError> {
-    let verified = crate::verify::verify_lake(lake).await?;
+async fn context(lake: &Lake, views: bool, at: Option<AsOf>) -> Result<(SessionContext, Option<u64>), QueryError> {
+    let verified = crate::verify::verify_lake_at(lake, at).await?;
+    let version = verified.version;
     let files = verified.files;
     let file_schema = match views {
         true => view_schema(&events_file_schema()),
@@ -132,7 +139,7 @@ async fn context(lake: &Lake, views: bool) -> Result<SessionContext, QueryError>
         let cfg = ListingTableConfig::new(dl_url).with_listing_options(dl_options).with_schema(dead_letters_schema());
         ctx.register_table("dead_letters", Arc::new(ListingTable::try_new(cfg)?))?;
     }
-    Ok(ctx)
+    Ok((ctx, version))
 }
 
 /// The partition columns of `events` and their types, as the table

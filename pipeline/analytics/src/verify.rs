@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 
 use authlake_core::SCHEMA_VERSION;
-use authlake_lake::{AddedFile, TableKind};
-use authlake_lake::{Lake, LakeError};
+use authlake_lake::commit::LakeState;
+use authlake_lake::{AddedFile, AsOf, TableKind};
+use authlake_lake::{Lake, LakeError, Location};
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -39,6 +40,9 @@ pub enum VerifyError {
 /// The live files, checked.
 #[derive(Debug)]
 pub struct Verified {
+    /// The events table's version they are the snapshot of (`None`: no
+    /// table yet).
+    pub version: Option<u64>,
     /// As listed (locations relative to the lake root, in path order).
     pub files: Vec<ObjectMeta>,
     /// Some live `events` file was written with an older column set
@@ -53,26 +57,44 @@ pub struct Verified {
 /// the store: a commit landing or a compaction removing files while the
 /// check ran is not damage.
 pub async fn verify_lake(lake: &Lake) -> Result<Verified, VerifyError> {
-    match check_once(lake).await? {
+    let latest = || async { authlake_lake::commit::snapshot(lake).await };
+    match check_once(lake, latest().await?).await? {
         Ok(files) => Ok(files),
-        Err(_) => match check_once(lake).await? {
+        Err(_) => match check_once(lake, latest().await?).await? {
             Ok(files) => Ok(files),
             Err(d) => Err(d.into()),
         },
     }
 }
 
-async fn check_once(lake: &Lake) -> Result<Result<Verified, Damage>, LakeError> {
+/// [`verify_lake`] of the lake as of a version or a moment (`None`: now).
+/// A file missing there because `forget` deleted it fails with
+/// [`LakeError::Erased`]; one a vacuum deleted says so.
+pub async fn verify_lake_at(lake: &Lake, at: Option<AsOf>) -> Result<Verified, VerifyError> {
+    let Some(at) = at else { return verify_lake(lake).await };
+    let Some(state) = authlake_lake::asof::snapshot_at(lake, at).await? else {
+        return Ok(Verified { version: None, files: Vec::new(), older_schema: false });
+    };
+    let version = state.latest.unwrap_or(0);
+    match check_once(lake, state).await? {
+        Ok(v) => Ok(v),
+        Err(d) if d.problem == MISSING => match authlake_lake::erasures::erased_after(lake, version).await? {
+            Some(erasure) => Err(LakeError::Erased { at: format!("{at} (events version {version})"), version: erasure }.into()),
+            None => Err(Damage { problem: format!("{MISSING} (deleted by a vacuum: versions older than its --older-than cannot be read)"), ..d }.into()),
+        },
+        Err(d) => Err(d.into()),
+    }
+}
+
+const MISSING: &str = "is missing";
+
+async fn check_once(lake: &Lake, state: LakeState) -> Result<Result<Verified, Damage>, LakeError> {
     // The log first: a file committed after this read is not asked for.
-    let live = live_files(lake).await?;
+    let version = state.latest;
+    let mut live: Vec<AddedFile> = state.live.into_values().collect();
+    live.sort_by(|a, b| a.path.cmp(&b.path));
     let older_schema = live.iter().any(|f| f.table == TableKind::Events && f.schema_version < SCHEMA_VERSION);
-    let mut listed: HashMap<String, ObjectMeta> = lake
-        .store
-        .list(None)
-        .map_ok(|m| (m.location.to_string(), m))
-        .try_collect()
-        .await
-        .map_err(|e| LakeError::store(&object_store::path::Path::from(""), e))?;
+    let mut listed = present(lake, &live).await?;
     let mut files = Vec::with_capacity(live.len());
     for f in live {
         let problem = match listed.remove(&f.path) {
@@ -81,11 +103,39 @@ async fn check_once(lake: &Lake) -> Result<Result<Verified, Damage>, LakeError> 
                 continue;
             }
             Some(meta) => format!("has {} bytes, its commit recorded {}", meta.size, f.bytes),
-            None => "is missing".to_string(),
+            None => MISSING.to_string(),
         };
         return Ok(Err(Damage { path: f.path, problem }));
     }
-    Ok(Ok(Verified { files, older_schema }))
+    Ok(Ok(Verified { version, files, older_schema }))
+}
+
+/// What storage holds of `live`: on a local lake one `stat` per file (a
+/// walk would also visit the Delta logs and the files kept for time
+/// travel); on S3 one listing of the lake.
+async fn present(lake: &Lake, live: &[AddedFile]) -> Result<HashMap<String, ObjectMeta>, LakeError> {
+    match &lake.location {
+        Location::Local(root) => {
+            // The store's own mapping from object paths to file names.
+            let fs = object_store::local::LocalFileSystem::new_with_prefix(root).map_err(|e| LakeError::store(&object_store::path::Path::from(""), e))?;
+            Ok(live
+                .iter()
+                .filter_map(|f| {
+                    let location = object_store::path::Path::parse(&f.path).ok()?;
+                    let meta = std::fs::metadata(fs.path_to_filesystem(&location).ok()?).ok()?;
+                    let last_modified = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default();
+                    Some((f.path.clone(), ObjectMeta { location, last_modified, size: meta.len(), e_tag: None, version: None }))
+                })
+                .collect())
+        }
+        Location::S3 { .. } => lake
+            .store
+            .list(None)
+            .map_ok(|m| (m.location.to_string(), m))
+            .try_collect()
+            .await
+            .map_err(|e| LakeError::store(&object_store::path::Path::from(""), e)),
+    }
 }
 
 /// The tables' live files (their snapshots), in path order.

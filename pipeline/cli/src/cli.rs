@@ -46,13 +46,15 @@ pub enum Command {
     Dashboards(kpi::DashboardsArgs),
     /// Export selected events (Parquet, CSV, JSON lines, OCSF) with a verifiable manifest.
     Export(export::ExportArgs),
-    /// Drop partitions older than the retention period, through a commit.
+    /// Drop partitions (and dead letters) older than the retention period, in one commit.
     Retention(maintain::RetentionArgs),
-    /// Erase one person's rows and dead letters, through a commit, with an erasure record.
+    /// Erase one person's rows and dead letters, delete their files at once, and keep them out of later ingests.
     Forget(maintain::ForgetArgs),
-    /// Merge small files of closed partitions, atomically.
+    /// Merge small files of closed partitions, in one commit that changes no data.
     Compact(maintain::CompactArgs),
-    /// Print DDL for Athena, Glue, Spark or DuckDB to query the lake directly.
+    /// Delete files the tables no longer reference (older than --older-than).
+    Vacuum(maintain::VacuumArgs),
+    /// Print DDL for Athena, Glue, Spark, Trino or DuckDB to read the lake's Delta tables directly.
     Catalog(maintain::CatalogArgs),
     /// The lake's Delta table: its commit history; upgrade a lake written by an earlier authlake.
     Lake(table::LakeArgs),
@@ -98,6 +100,7 @@ impl Command {
             Command::Retention(a) => Some(&mut a.lake),
             Command::Forget(a) => Some(&mut a.lake),
             Command::Compact(a) => Some(&mut a.lake),
+            Command::Vacuum(a) => Some(&mut a.lake),
             Command::Catalog(a) => Some(&mut a.lake),
             Command::Lake(a) => Some(a.lake_mut()),
             Command::Demo(_) | Command::Generate(_) | Command::Completions { .. } | Command::Config { .. } => None,
@@ -140,6 +143,7 @@ pub async fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
         Command::Retention(a) => maintain::run_retention(a).await,
         Command::Forget(a) => maintain::run_forget(a).await,
         Command::Compact(a) => maintain::run_compact(a).await,
+        Command::Vacuum(a) => maintain::run_vacuum(a).await,
         Command::Catalog(a) => maintain::run_catalog(a).await,
         Command::Lake(a) => table::run(a).await,
         Command::Completions { .. } | Command::Config { .. } => unreachable!("handled above"),

@@ -51,6 +51,11 @@ pub struct ExportArgs {
     /// Output directory (created; must be empty).
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
+    /// Export the lake as it was at this events-table version or moment;
+    /// the manifest records the version read (`table_version`), so an
+    /// export `--as-of` it repeats the data files byte for byte.
+    #[arg(long, value_name = "VERSION|TIME")]
+    pub as_of: Option<authlake_lake::AsOf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +131,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         redact_key: args.redact_key.as_deref().map(read_key).transpose()?,
         sign_key: args.sign_key.as_deref().map(read_key).transpose()?,
         out,
+        as_of: args.as_of,
     };
     let lake = Lake::open(&lake, false)?;
     let tty = crate::logging::show_progress();
@@ -138,6 +144,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
     if tty {
         eprint!("\r{:40}\r", "");
     }
-    println!("exported {} rows in {} files -> {}", summary.rows, summary.files, summary.dir.display());
+    let version = summary.table_version.map(|v| format!(" (table version {v})")).unwrap_or_default();
+    println!("exported {} rows in {} files -> {}{version}", summary.rows, summary.files, summary.dir.display());
     Ok(())
 }

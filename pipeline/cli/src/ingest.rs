@@ -48,6 +48,11 @@ pub struct IngestArgs {
     /// Writer id (names the staging area); defaults to one derived from the source.
     #[arg(long)]
     pub writer_id: Option<String>,
+    /// File holding the erasure key `authlake forget` used [default: the
+    /// environment variable AUTHLAKE_ERASURE_KEY]: rows of erased subjects
+    /// are dropped. Required once the lake has erasures.
+    #[arg(long, value_name = "FILE")]
+    pub erasure_key_file: Option<std::path::PathBuf>,
     /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
     #[arg(long)]
     pub follow: bool,
@@ -111,6 +116,7 @@ pub async fn run(
             tenant_id: args.tenant_id.or(cfg.tenant_id.clone()),
             migration_source: args.migration_source.or(cfg.migration_source.clone()),
         },
+        erasure_key: authlake_lake::erasures::ErasureKey::resolve(args.erasure_key_file.as_deref())?,
         ..Default::default()
     };
     if let Some(s) = args.commit_interval.or(cfg.commit_interval.clone()) {
@@ -266,6 +272,9 @@ pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
         s.elapsed.as_secs_f64(),
         lake.display()
     );
+    if s.erased > 0 {
+        line.push_str(&format!(" ({} rows of erased subjects dropped)", s.erased));
+    }
     if s.recovered_removals > 0 {
         line.push_str(&format!(" (recovered: {} uncommitted files of an earlier run removed)", s.recovered_removals));
     }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use authlake_analytics::named;
 use authlake_analytics::output::{render, Format};
-use authlake_analytics::{lake_context, run_sql_with};
-use authlake_lake::Lake;
+use authlake_analytics::run_sql_with;
+use authlake_analytics::context::lake_context_at;
+use authlake_lake::{AsOf, Lake};
 use clap::Args;
 
 use crate::cli::OutputFormat;
@@ -35,6 +36,11 @@ pub struct QueryArgs {
     /// Directory of named queries that override or add to the built-in ones.
     #[arg(long, env = "AUTHLAKE_QUERIES")]
     pub queries: Option<PathBuf>,
+    /// Read the lake as it was at this events-table version (`authlake lake
+    /// history` lists them) or moment (RFC 3339, or a date for the end of
+    /// that day, UTC).
+    #[arg(long, value_name = "VERSION|TIME")]
+    pub as_of: Option<AsOf>,
     /// List the named queries with their parameters and exit.
     #[arg(long)]
     pub list_named: bool,
@@ -60,7 +66,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         (None, None, Some(sql)) => sql.to_string(),
         (None, None, None) => anyhow::bail!("give SQL, -f FILE or --named NAME"),
     };
-    print!("{}", query_text(&lake, &sql, args.format, args.allow_writes).await?);
+    print!("{}", query_text_at(&lake, &sql, args.format, args.allow_writes, args.as_of).await?);
     Ok(())
 }
 
@@ -96,7 +102,12 @@ fn list_named() -> anyhow::Result<String> {
 
 /// Runs `sql` and renders the result.
 pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writes: bool) -> anyhow::Result<String> {
-    let ctx = lake_context(lake).await?;
+    query_text_at(lake, sql, format, allow_writes, None).await
+}
+
+/// [`query_text`] over the lake as of a version or a moment.
+pub async fn query_text_at(lake: &Lake, sql: &str, format: OutputFormat, allow_writes: bool, at: Option<AsOf>) -> anyhow::Result<String> {
+    let (ctx, _) = lake_context_at(lake, at, true).await?;
     let (schema, batches) = match run_sql_with(&ctx, sql, allow_writes).await {
         Ok(r) => r,
         // Parquet errors name no file: find the one that cannot be read.

@@ -70,6 +70,26 @@ pub fn conform_events(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_new(schema, columns)
 }
 
+/// Schema of the `erasures` table: one row per identifier of a subject
+/// `authlake forget` erased, kept only as a keyed HMAC (the key is not in
+/// the lake, so the table names no one to a reader without it).
+pub fn erasures_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("erased_at", ts(), false),
+                Field::new("events_version", DataType::Int64, false),
+                Field::new("identifier_hmac", DataType::Utf8, false),
+                Field::new("rows_erased", DataType::Int64, false),
+                Field::new("dead_letters_erased", DataType::Int64, false),
+                Field::new("files_rewritten", DataType::Int64, false),
+                Field::new("files_deleted", DataType::Int64, false),
+            ]))
+        })
+        .clone()
+}
+
 /// Schema of a dead-letter file (table `dead_letters`).
 pub fn dead_letters_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();

@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arrow::array::RecordBatch;
+use authlake_core::partition::PartitionKey;
 use tokio::sync::mpsc;
 use tokio::time::Instant as TokioInstant;
 
 use crate::decode::Defaults;
+use authlake_lake::erasures::{Erased, ErasureKey};
 use authlake_lake::positions::Shape;
 use authlake_lake::recover::{recover, Recovery};
 use authlake_lake::{Commit, CommitLog, CommitStats, Operation};
@@ -34,6 +37,9 @@ pub struct IngestOptions {
     pub max_buffer_bytes: u64,
     /// Commit at least this often while data is buffered (latency bound).
     pub commit_interval: Duration,
+    /// The key `forget` recorded erasures with: rows of erased subjects
+    /// are dropped (a lake with erasures refuses an ingest without it).
+    pub erasure_key: Option<ErasureKey>,
 }
 
 impl Default for IngestOptions {
@@ -44,6 +50,7 @@ impl Default for IngestOptions {
             targets: FileTargets::default(),
             max_buffer_bytes: 256 * 1024 * 1024,
             commit_interval: Duration::from_secs(60),
+            erasure_key: None,
         }
     }
 }
@@ -67,6 +74,8 @@ pub struct IngestSummary {
     pub events: u64,
     pub dead_letters: u64,
     pub skipped: u64,
+    /// Rows of erased subjects dropped.
+    pub erased: u64,
     pub payloads: u64,
     pub bytes: u64,
     pub files: u64,
@@ -133,11 +142,12 @@ where
     // Recover: delete what this writer wrote and never committed.
     let mut log = CommitLog::load(lake).await?;
     let Recovery { removed } = recover(lake, &log.state, &opts.writer_id).await?;
+    let erased = Erased::load(lake, opts.erasure_key.as_ref()).await?;
 
     // Consume + decode on a thread, from the committed positions.
     let (tx, mut rx) = mpsc::channel::<SourceEvent>(4);
     let start = log.positions(start_keys, Shape::Offset).await?;
-    let mut batch = Batch::new(lake, opts, start.clone());
+    let mut batch = Batch::new(lake, opts, start.clone(), erased);
     let reader = std::thread::spawn(move || reader(start, tx));
 
     let mut summary = IngestSummary { recovered_removals: removed, ..Default::default() };
@@ -198,10 +208,12 @@ struct Batch {
     /// Damaged inputs seen, for the summary.
     damaged: Vec<String>,
     opened: Option<Instant>,
+    /// Subjects whose rows are dropped.
+    erased: Option<Erased>,
 }
 
 impl Batch {
-    fn new(lake: &Lake, opts: &IngestOptions, committed: BTreeMap<String, Checkpoint>) -> Self {
+    fn new(lake: &Lake, opts: &IngestOptions, committed: BTreeMap<String, Checkpoint>, erased: Option<Erased>) -> Self {
         Self {
             writer_id: opts.writer_id.clone(),
             sink: Sink::new(lake, &opts.writer_id, opts.targets.clone()),
@@ -211,13 +223,16 @@ impl Batch {
             gaps: Vec::new(),
             damaged: Vec::new(),
             opened: None,
+            erased,
         }
     }
 
     async fn absorb(&mut self, chunk: Chunk, progress: &Progress) -> Result<(), LakeError> {
         self.opened.get_or_insert_with(Instant::now);
-        let d = chunk.decoded;
+        let mut d = chunk.decoded;
+        let erased = self.drop_erased(&mut d.batches);
         let (events, dead, skipped) = (d.event_count() as u64, d.dead_letters.len() as u64, d.skipped);
+        self.stats.erased += erased;
         self.sink.write(d.batches).await?;
         self.sink.dead_letters(d.dead_letters);
         self.positions.extend(chunk.positions);
@@ -233,6 +248,21 @@ impl Batch {
         progress.payloads.fetch_add(chunk.payloads, Ordering::Relaxed);
         progress.bytes.fetch_add(chunk.bytes, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Drops the rows of erased subjects; returns how many.
+    fn drop_erased(&self, batches: &mut Vec<(PartitionKey, RecordBatch)>) -> u64 {
+        let Some(erased) = &self.erased else { return 0 };
+        let mut dropped = 0;
+        for (_, b) in batches.iter_mut() {
+            if let Some(keep) = erased.keep(b) {
+                let kept = arrow::compute::filter_record_batch(b, &keep).expect("a mask of the batch's length");
+                dropped += (b.num_rows() - kept.num_rows()) as u64;
+                *b = kept;
+            }
+        }
+        batches.retain(|(_, b)| b.num_rows() > 0);
+        dropped
     }
 
     /// Memory held by buffered data has reached its limit.
@@ -283,6 +313,7 @@ impl Batch {
         summary.events += committed.stats.events;
         summary.dead_letters += committed.stats.dead_letters;
         summary.skipped += committed.stats.skipped;
+        summary.erased += committed.stats.erased;
         summary.payloads += committed.stats.payloads;
         summary.files += committed.add.len() as u64;
         summary.commits += 1;

@@ -58,6 +58,13 @@ pub struct CommitStats {
     pub dead_letters: u64,
     pub skipped: u64,
     pub payloads: u64,
+    /// Rows of subjects `forget` erased, dropped rather than written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub erased: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a commit does to the table, as Delta records it.
@@ -195,6 +202,7 @@ impl CommitLog {
         match kind {
             TableKind::Events => self.events.as_ref(),
             TableKind::DeadLetters => self.dead_letters.as_ref(),
+            TableKind::Erasures => None,
         }
     }
 
@@ -202,6 +210,7 @@ impl CommitLog {
         match kind {
             TableKind::Events => &mut self.events,
             TableKind::DeadLetters => &mut self.dead_letters,
+            TableKind::Erasures => unreachable!("a CommitLog writes events and dead_letters; side tables commit through append"),
         }
     }
 
@@ -368,9 +377,9 @@ impl CommitLog {
 
 /// Conflicting commits (not mere races for a version number, which
 /// delta-rs retries itself) a commit goes through before it gives up.
-const MAX_CONFLICTS: usize = 8;
+pub(crate) const MAX_CONFLICTS: usize = 8;
 
-enum Retry {
+pub(crate) enum Retry {
     Conflict,
     Fail(LakeError),
 }
@@ -393,7 +402,7 @@ fn app_metadata(draft: &Commit, live: &HashMap<String, AddedFile>) -> HashMap<St
     m
 }
 
-async fn commit_actions(
+pub(crate) async fn commit_actions(
     table: &mut DeltaTable,
     kind: TableKind,
     actions: Vec<Action>,
@@ -425,7 +434,7 @@ async fn commit_actions(
     }
 }
 
-fn add_action(a: &AddedFile, kind: TableKind, operation: Operation) -> Action {
+pub(crate) fn add_action(a: &AddedFile, kind: TableKind, operation: Operation) -> Action {
     let relative = kind.relative(&a.path).to_string();
     let partition_values = match (kind, PartitionKey::parse(&relative)) {
         (TableKind::Events, Some(p)) => HashMap::from([
@@ -449,8 +458,8 @@ fn add_action(a: &AddedFile, kind: TableKind, operation: Operation) -> Action {
     })
 }
 
-fn remove_action(path: &str, operation: Operation, now_ms: i64) -> Action {
-    let kind = if path.starts_with(TableKind::DeadLetters.dir()) { TableKind::DeadLetters } else { TableKind::Events };
+pub(crate) fn remove_action(path: &str, operation: Operation, now_ms: i64) -> Action {
+    let kind = TableKind::of_path(path);
     Action::Remove(Remove {
         path: kind.relative(path).to_string(),
         data_change: operation != Operation::Compact,
@@ -466,7 +475,7 @@ fn remove_action(path: &str, operation: Operation, now_ms: i64) -> Action {
 }
 
 /// The live files of a table's snapshot.
-fn live_files(t: &DeltaTable, kind: TableKind) -> Result<Vec<AddedFile>, LakeError> {
+pub(crate) fn live_files(t: &DeltaTable, kind: TableKind) -> Result<Vec<AddedFile>, LakeError> {
     let state = t.snapshot().map_err(|e| LakeError::delta(kind, e))?;
     let schema_version = schema_version_of(t);
     Ok(state

@@ -9,11 +9,20 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use object_store::buffered::BufWriter;
+use object_store::ObjectStoreExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::AsyncArrowWriter;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 use serde_json::{Map, Value};
 
-use crate::table::{TableKind, LOG_STATS_COLUMNS};
+use crate::table::TableKind;
+use crate::{AddedFile, Lake, LakeError};
 
 /// Parquet properties of the lake's files: each `events` column as its
 /// declaration says ([`authlake_core::columns::Spec`]), and the
@@ -81,21 +90,70 @@ pub fn data_file_path(writer: &str, table: TableKind, dir: &str) -> Path {
     Path::from(if dir.is_empty() { name } else { format!("{dir}/{name}") })
 }
 
+/// Writes `batches` to a new file of `table` (in partition directory `dir`
+/// for events), in place, with the lake's writer properties: in the table
+/// once a commit adds it. Batches are encoded as they come, so a caller
+/// streaming them holds one at a time.
+pub struct FileWriter {
+    path: Path,
+    table: TableKind,
+    rows: u64,
+    writer: AsyncArrowWriter<BufWriter>,
+}
+
+impl FileWriter {
+    pub fn create(lake: &Lake, writer: &str, table: TableKind, dir: &str, schema: SchemaRef) -> Result<Self, LakeError> {
+        let path = data_file_path(writer, table, dir);
+        let out = BufWriter::new(lake.store.clone(), path.clone());
+        let w = AsyncArrowWriter::try_new(out, schema, Some(writer_properties(256 * 1024))).map_err(|e| parquet_error(&path, e))?;
+        Ok(Self { path, table, rows: 0, writer: w })
+    }
+
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), LakeError> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).await.map_err(|e| parquet_error(&self.path, e))
+    }
+
+    /// Closes the file and describes it for the commit that will add it.
+    pub async fn finish(self, lake: &Lake) -> Result<AddedFile, LakeError> {
+        let meta = self.writer.close().await.map_err(|e| parquet_error(&self.path, e))?;
+        let bytes = lake.store.head(&self.path).await.map_err(|e| LakeError::store(&self.path, e))?.size;
+        Ok(AddedFile::written(self.path.to_string(), self.table, self.rows, bytes, Some(log_stats(&meta, self.table))))
+    }
+}
+
+fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> LakeError {
+    LakeError::Parquet { path: path.to_string(), reason: e.to_string() }
+}
+
+/// Reads a whole data file of the lake (`path` relative to the lake).
+pub async fn read(lake: &Lake, path: &str) -> Result<Vec<RecordBatch>, LakeError> {
+    stream(lake, path).await?.try_collect().await
+}
+
+/// Streams a data file of the lake a batch at a time: the file's bytes
+/// and one decoded batch are held, not the decoded file.
+pub async fn stream(lake: &Lake, path: &str) -> Result<BoxStream<'static, Result<RecordBatch, LakeError>>, LakeError> {
+    let p = Path::from(path);
+    let bytes = lake.store.get(&p).await.map_err(|e| LakeError::store(&p, e))?.bytes().await.map_err(|e| LakeError::store(&p, e))?;
+    let owned = path.to_string();
+    let unreadable = move |e: String| LakeError::Parquet { path: owned.clone(), reason: format!("cannot read: {e}") };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.with_batch_size(64 * 1024).build()).map_err(|e| unreadable(e.to_string()))?;
+    Ok(futures::stream::iter(reader.map(move |b| b.map_err(|e| unreadable(e.to_string())))).boxed())
+}
+
 /// Longest string kept in log statistics: a longer minimum is cut (a
 /// prefix sorts no higher), a longer maximum is left out (a cut maximum
 /// would sort below the values it bounds).
 const STATS_PREFIX_CHARS: usize = 32;
 
 /// Delta statistics of a written file, from its Parquet footer: the row
-/// count, and min/max/null counts of [`LOG_STATS_COLUMNS`] only (times
+/// count, and min/max/null counts of [`TableKind::log_stats_columns`] only (times
 /// to the millisecond, the minimum rounded down and the maximum up).
 pub fn log_stats(meta: &ParquetMetaData, table: TableKind) -> String {
     let rows: i64 = meta.row_groups().iter().map(|rg| rg.num_rows()).sum();
     let (mut mins, mut maxs, mut nulls) = (Map::new(), Map::new(), Map::new());
-    let columns: &[&str] = match table {
-        TableKind::Events => LOG_STATS_COLUMNS,
-        TableKind::DeadLetters => &["ingest_time"],
-    };
+    let columns = table.log_stats_columns();
     let schema = meta.file_metadata().schema_descr();
     for name in columns {
         let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == *name) else { continue };

@@ -27,15 +27,20 @@
 //!
 //! Layout: docs/lake.md.
 
+pub mod append;
+pub mod asof;
 mod checkpoint;
 pub mod commit;
+pub mod erasures;
 pub mod files;
 pub mod history;
 pub mod positions;
 pub mod recover;
 pub mod table;
 pub mod upgrade;
+pub mod vacuum;
 
+pub use asof::AsOf;
 pub use checkpoint::Checkpoint;
 pub use commit::{AddedFile, Commit, CommitLog, CommitStats, Operation};
 pub use table::TableKind;
@@ -76,6 +81,14 @@ pub enum LakeError {
     NeedsUpgrade(String),
     #[error("Delta table {table}: {attempts} commits in a row conflicted with other writers' (a file removed twice, or a source position moved); rerun")]
     Contended { table: &'static str, attempts: usize },
+    #[error("{0} has erasures (`authlake forget`): rows of erased subjects must be dropped, so give the key forget used (--erasure-key-file, or the environment variable AUTHLAKE_ERASURE_KEY)")]
+    ErasureKeyMissing(String),
+    #[error("invalid erasure key: {0}")]
+    BadErasureKey(String),
+    #[error("{at} cannot be read: files it holds were erased by forget at version {version}")]
+    Erased { at: String, version: u64 },
+    #[error("{0}")]
+    Refused(String),
     #[error("Delta table {table} (log {log})")]
     Delta { table: &'static str, log: String, source: Box<deltalake_core::DeltaTableError> },
 }

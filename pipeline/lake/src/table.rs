@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
-use authlake_core::schema::{dead_letters_schema, events_table_schema, PARTITION_COLUMNS};
+use authlake_core::schema::{dead_letters_schema, erasures_schema, events_table_schema, PARTITION_COLUMNS};
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake_core::kernel::StructType;
 use deltalake_core::logstore::{default_logstore, logstore_factories, LogStore, LogStoreFactory, StorageConfig};
@@ -16,6 +16,7 @@ use deltalake_core::{DeltaResult, DeltaTable, DeltaTableBuilder, DeltaTableError
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::asof::AsOf;
 use crate::{Lake, LakeError, Location};
 
 /// Which table a data file belongs to.
@@ -24,6 +25,8 @@ use crate::{Lake, LakeError, Location};
 pub enum TableKind {
     Events,
     DeadLetters,
+    /// Who `forget` erased, as keyed HMACs ([`crate::erasures`]).
+    Erasures,
 }
 
 /// Statistics in the log cover only these columns: none identifies a
@@ -35,11 +38,7 @@ pub const LOG_STATS_COLUMNS: &[&str] = &["event_time", "ingest_time", "event_typ
 /// Table properties authlake sets on create.
 fn properties(kind: TableKind) -> HashMap<String, Option<String>> {
     let mut p: HashMap<String, Option<String>> = HashMap::new();
-    let stats = match kind {
-        TableKind::Events => LOG_STATS_COLUMNS.join(","),
-        TableKind::DeadLetters => "ingest_time".to_string(),
-    };
-    p.insert("delta.dataSkippingStatsColumns".into(), Some(stats));
+    p.insert("delta.dataSkippingStatsColumns".into(), Some(kind.log_stats_columns().join(",")));
     // A checkpoint every 10 commits (delta-rs's default interval is 100):
     // a start-up reads one checkpoint and at most 9 commits.
     p.insert("delta.checkpointInterval".into(), Some("10".into()));
@@ -53,14 +52,38 @@ impl TableKind {
         match self {
             Self::Events => "",
             Self::DeadLetters => "_authlake/tables/dead_letters",
+            Self::Erasures => "_authlake/tables/erasures",
         }
+    }
+
+    /// Every table, in the order maintenance visits them.
+    pub const ALL: [TableKind; 3] = [Self::Events, Self::DeadLetters, Self::Erasures];
+
+    /// The columns whose statistics enter the log (none identifies anyone).
+    pub fn log_stats_columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Events => LOG_STATS_COLUMNS,
+            Self::DeadLetters => &["ingest_time"],
+            Self::Erasures => &["erased_at"],
+        }
+    }
+
+    /// Does the table hold personal data (retention and `forget` cover it)?
+    pub fn personal(self) -> bool {
+        matches!(self, Self::Events | Self::DeadLetters)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Events => "events",
             Self::DeadLetters => "dead_letters",
+            Self::Erasures => "erasures",
         }
+    }
+
+    /// The table a path relative to the lake belongs to.
+    pub fn of_path(lake_path: &str) -> Self {
+        Self::ALL.into_iter().find(|k| !k.dir().is_empty() && lake_path.starts_with(&format!("{}/", k.dir()))).unwrap_or(Self::Events)
     }
 
     /// A file path relative to the table, from one relative to the lake.
@@ -83,6 +106,7 @@ impl TableKind {
         let arrow = match self {
             Self::Events => events_table_schema(),
             Self::DeadLetters => dead_letters_schema(),
+            Self::Erasures => erasures_schema(),
         };
         arrow.as_ref().try_into_kernel().map_err(|e| LakeError::delta(self, e.into()))
     }
@@ -90,7 +114,7 @@ impl TableKind {
     fn partitions(self) -> Vec<String> {
         match self {
             Self::Events => PARTITION_COLUMNS.iter().map(|c| c.to_string()).collect(),
-            Self::DeadLetters => Vec::new(),
+            Self::DeadLetters | Self::Erasures => Vec::new(),
         }
     }
 }
@@ -140,6 +164,23 @@ fn builder(lake: &Lake, kind: TableKind) -> Result<DeltaTableBuilder, LakeError>
 /// Opens a table at its newest version (or `version`); `None` when the
 /// table has not been created yet.
 pub async fn open(lake: &Lake, kind: TableKind, version: Option<u64>) -> Result<Option<DeltaTable>, LakeError> {
+    load(lake, kind, |b| match version {
+        Some(v) => b.with_version(v),
+        None => b,
+    })
+    .await
+}
+
+/// Opens a table as of a version or a moment ([`crate::asof`]).
+pub async fn open_as_of(lake: &Lake, kind: TableKind, at: AsOf) -> Result<Option<DeltaTable>, LakeError> {
+    load(lake, kind, |b| match at {
+        AsOf::Version(v) => b.with_version(v),
+        AsOf::Time(t) => b.with_timestamp(t),
+    })
+    .await
+}
+
+async fn load(lake: &Lake, kind: TableKind, at: impl FnOnce(DeltaTableBuilder) -> DeltaTableBuilder) -> Result<Option<DeltaTable>, LakeError> {
     // delta-rs refuses a local directory that does not exist rather than
     // calling it no table.
     if let Location::Local(root) = &lake.location {
@@ -147,11 +188,7 @@ pub async fn open(lake: &Lake, kind: TableKind, version: Option<u64>) -> Result<
             return Ok(None);
         }
     }
-    let mut b = builder(lake, kind)?;
-    if let Some(v) = version {
-        b = b.with_version(v);
-    }
-    match b.load().await {
+    match at(builder(lake, kind)?).load().await {
         Ok(t) => Ok(Some(t)),
         Err(DeltaTableError::NotATable(_)) => Ok(None),
         Err(e) => Err(LakeError::delta(kind, e)),

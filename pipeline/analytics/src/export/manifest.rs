@@ -38,8 +38,10 @@ pub struct Manifest {
     /// RFC 3339 UTC.
     pub created_at: String,
     pub lake: String,
-    /// The latest lake commit when the export read the lake.
-    pub lake_commit: Option<u64>,
+    /// The events table's version the export read: `export --as-of` it
+    /// to repeat the export byte for byte (`None`: no table yet).
+    #[serde(alias = "lake_commit")]
+    pub table_version: Option<u64>,
     pub format: String,
     pub layout: String,
     pub filters: serde_json::Value,

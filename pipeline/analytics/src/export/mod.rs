@@ -24,7 +24,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde_json::{json, Map, Value};
 
-use crate::context::lake_context_utf8;
+use crate::context::lake_context_at;
 use manifest::{sha256_file, ExportFile, Manifest};
 
 /// Output formats.
@@ -68,6 +68,8 @@ pub struct ExportOptions {
     pub redact_key: Option<Vec<u8>>,
     pub sign_key: Option<Vec<u8>>,
     pub out: PathBuf,
+    /// Read the lake as of this version or moment (`None`: now).
+    pub as_of: Option<authlake_lake::AsOf>,
 }
 
 /// Why an export failed.
@@ -150,6 +152,8 @@ pub struct ExportSummary {
     pub rows: u64,
     pub files: usize,
     pub dir: PathBuf,
+    /// The events table's version read.
+    pub table_version: Option<u64>,
 }
 
 /// Runs an export into `o.out`, which must not exist or be empty.
@@ -169,8 +173,7 @@ pub async fn export(lake: &Lake, o: &ExportOptions, progress: &(dyn Fn(u64) + Sy
     }
     std::fs::create_dir_all(&o.out).map_err(|e| ExportError::Io(o.out.clone(), e))?;
 
-    let lake_commit = authlake_lake::commit::snapshot(lake).await?.latest;
-    let ctx = lake_context_utf8(lake).await?;
+    let (ctx, table_version) = lake_context_at(lake, o.as_of, false).await?;
     let sql = selection_sql(o);
     let df = ctx.sql(&sql).await?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
@@ -194,7 +197,7 @@ pub async fn export(lake: &Lake, o: &ExportOptions, progress: &(dyn Fn(u64) + Sy
         authlake_version: env!("CARGO_PKG_VERSION").into(),
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         lake: lake.display(),
-        lake_commit,
+        table_version,
         format: o.format.name().into(),
         layout: if o.security_lake { "security-lake".into() } else { "files".into() },
         filters: json!({"from": iso(o.from), "to": iso(o.to), "user_pool": o.user_pool, "tenant": o.tenant, "user": o.user, "event_types": o.event_types}),
@@ -212,7 +215,7 @@ pub async fn export(lake: &Lake, o: &ExportOptions, progress: &(dyn Fn(u64) + Sy
         manifest.sign(key);
     }
     manifest.write(&o.out).map_err(|e| ExportError::Io(o.out.join(manifest::MANIFEST), e))?;
-    Ok(ExportSummary { rows, files: manifest.files.len(), dir: o.out.clone() })
+    Ok(ExportSummary { rows, files: manifest.files.len(), dir: o.out.clone(), table_version })
 }
 
 /// Writes batches in the chosen format; returns (relative path, rows).
@@ -374,6 +377,7 @@ mod tests {
             redact_key: None,
             sign_key: None,
             out: PathBuf::new(),
+            as_of: None,
         };
         let sql = selection_sql(&o);
         assert!(sql.contains("tenant_id = 'o''brien'"), "{sql}");

@@ -1,36 +1,40 @@
-//! `authlake forget --user U`: erase one person's rows and dead letters.
+//! `authlake forget --user U`: erase one subject's rows and dead letters,
+//! so that they stay erased.
 //!
 //! U is a username or a sub; the lake's own username/sub pairs find the
-//! rows that carry only the other. Only affected files are rewritten, in
-//! one commit, and an erasure record keeps who asked when and how much was
-//! erased, never the erased data (the subject is stored as a SHA-256).
+//! rows that carry only the other. In one commit, every live file holding
+//! the subject is replaced by a copy without them; then those files, and
+//! any older copy still kept for time travel that holds the subject, are
+//! deleted at once. The erasure is recorded in the `erasures` table under
+//! a keyed HMAC of each identifier ([`authlake_lake::erasures`]), which
+//! every later ingest uses to drop the subject's rows, and which makes a
+//! read of a version from before the erasure fail rather than come back
+//! with holes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
-use authlake_core::position::sha256_hex;
-use authlake_lake::{AddedFile, CommitLog, TableKind};
-use authlake_lake::Lake;
+use authlake_lake::erasures::{record, Erasure, ErasureKey};
+use authlake_lake::vacuum::{removed_files, MIN_AGE};
+use authlake_lake::{CommitLog, Lake, LakeError, Operation, TableKind};
+use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
-use serde_json::json;
 
-use super::{apply, live_files, read_table_file, stage, MaintainError};
+use super::{apply, delete_files, live_files, read_batches, rewrite, Change, MaintainError};
 use crate::context::{lake_context_utf8, run_sql};
 use crate::export::user_predicate;
 
-/// Where erasure records live.
-pub const ERASURES_DIR: &str = "_authlake/erasures";
-
-/// What an erasure did.
+/// What an erasure did (or in a dry run would do).
 #[derive(Debug, Default)]
-pub struct ForgetSummary {
-    pub rows: u64,
-    pub dead_letters: u64,
-    pub files_rewritten: usize,
-    pub commit: Option<u64>,
-    /// Path of the erasure record, relative to the lake.
-    pub record: Option<String>,
+pub struct Forgotten {
+    pub change: Change,
+    /// Usernames and subs found to name the subject.
+    pub identifiers: usize,
+    /// Files deleted at once: the replaced ones, and older copies kept for
+    /// time travel that held the subject.
+    pub files_deleted: usize,
+    /// The `erasures` table's version holding the record.
+    pub record: Option<u64>,
 }
 
 /// The usernames and subs that name the same person as `user`.
@@ -48,85 +52,108 @@ async fn identities(lake: &Lake, user: &str) -> Result<BTreeSet<String>, Maintai
     Ok(ids)
 }
 
-/// Rows to keep: those naming none of `ids` in any of `columns`.
-fn keep_mask(batch: &RecordBatch, columns: &[&str], matches: &dyn Fn(&str) -> bool) -> BooleanArray {
+/// Rows to keep: those naming none of the identifiers (`None`: all).
+fn keep_mask(batch: &RecordBatch, columns: &[&str], matches: &dyn Fn(&str) -> bool) -> Option<BooleanArray> {
     let cols: Vec<&StringArray> = columns
         .iter()
         .filter_map(|c| batch.column_by_name(c))
         .filter_map(|a| a.as_any().downcast_ref::<StringArray>())
         .collect();
-    (0..batch.num_rows()).map(|i| Some(!cols.iter().any(|c| c.is_valid(i) && matches(c.value(i))))).collect()
+    let mask: BooleanArray = (0..batch.num_rows()).map(|i| Some(!cols.iter().any(|c| c.is_valid(i) && matches(c.value(i))))).collect();
+    mask.iter().any(|k| k == Some(false)).then_some(mask)
 }
 
-/// Rewrites the files of `table` without the matching rows.
-async fn rewrite(
-    lake: &Lake,
-    files: Vec<AddedFile>,
-    table: TableKind,
-    columns: &[&str],
-    matches: &dyn Fn(&str) -> bool,
-    added: &mut Vec<AddedFile>,
-    removed: &mut Vec<String>,
-) -> Result<u64, MaintainError> {
-    let mut erased = 0;
-    for f in files {
-        let batches = read_table_file(lake, &f.path, table).await?;
-        let Some(schema) = batches.first().map(|b| b.schema()) else { continue };
-        let mut kept = Vec::new();
-        let mut dropped = 0;
-        for b in &batches {
-            let mask = keep_mask(b, columns, matches);
-            dropped += mask.iter().filter(|k| *k == Some(false)).count() as u64;
-            kept.push(arrow::compute::filter_record_batch(b, &mask).map_err(|e| MaintainError::Invalid(e.to_string()))?);
-        }
-        if dropped == 0 {
-            continue;
-        }
-        erased += dropped;
-        let dir = f.path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
-        if kept.iter().any(|b| b.num_rows() > 0) {
-            added.push(stage(lake, &dir, table, schema, &kept).await?);
-        }
-        removed.push(f.path);
-    }
-    Ok(erased)
+/// Data files of `kind` on storage that no snapshot has live but that are
+/// kept for time travel (removed by a commit) or left long ago by a writer
+/// that never committed them. Younger uncommitted files may be a live
+/// writer's, about to be committed: those are left alone.
+async fn stale_files(lake: &Lake, kind: TableKind, live: &HashSet<String>) -> Result<Vec<String>, MaintainError> {
+    let tombstones = removed_files(lake, kind).await?;
+    let prefix = (!kind.dir().is_empty()).then(|| Path::from(kind.dir()));
+    let old = chrono::Utc::now() - MIN_AGE;
+    let listed: Vec<object_store::ObjectMeta> =
+        lake.store.list(prefix.as_ref()).try_collect().await.map_err(|e| LakeError::store(&prefix.clone().unwrap_or_default(), e))?;
+    let mut out: Vec<String> = listed
+        .into_iter()
+        .filter(|m| {
+            let p = m.location.as_ref();
+            let in_table = match kind {
+                TableKind::Events => p.starts_with("category="),
+                _ => !p[kind.dir().len()..].trim_start_matches('/').starts_with('_'),
+            };
+            in_table && p.ends_with(".parquet") && !live.contains(p) && (tombstones.contains(p) || m.last_modified < old)
+        })
+        .map(|m| m.location.to_string())
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// Erases every row and dead letter of `user` (a username or a sub).
-pub async fn forget(lake: &Lake, user: &str) -> Result<ForgetSummary, MaintainError> {
+pub async fn forget(lake: &Lake, user: &str, key: &ErasureKey, dry_run: bool) -> Result<Forgotten, MaintainError> {
     if user.trim().is_empty() {
         return Err(MaintainError::Invalid("--user must not be empty".into()));
     }
     let ids = identities(lake, user).await?;
     let mut log = CommitLog::load(lake).await?;
-    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let live: HashSet<String> = log.state.live.keys().cloned().collect();
     let exact = |v: &str| ids.contains(v);
-    let rows = rewrite(lake, live_files(&log, TableKind::Events), TableKind::Events, &["username", "user_sub"], &exact, &mut added, &mut removed).await?;
     // Dead letters hold raw text: a quoted identifier (or a long one
-    // anywhere) marks the person's record.
+    // anywhere) marks the subject's record.
     let mentions = |raw: &str| ids.iter().any(|id| raw.contains(&format!("\"{id}\"")) || (id.len() >= 8 && raw.contains(id.as_str())));
-    let dead = rewrite(lake, live_files(&log, TableKind::DeadLetters), TableKind::DeadLetters, &["raw"], &mentions, &mut added, &mut removed).await?;
-    let mut summary = ForgetSummary { rows, dead_letters: dead, files_rewritten: removed.len(), ..Default::default() };
-    if removed.is_empty() {
-        return Ok(summary);
+    let mut f = Forgotten { identifiers: ids.len(), ..Default::default() };
+    let (mut added, mut removed, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+    let mut partitions = BTreeSet::new();
+    for (kind, columns, matches) in [
+        (TableKind::Events, &["username", "user_sub"][..], &exact as &dyn Fn(&str) -> bool),
+        (TableKind::DeadLetters, &["raw"][..], &mentions as &dyn Fn(&str) -> bool),
+    ] {
+        let keep = |b: &RecordBatch| keep_mask(b, columns, matches);
+        for file in live_files(&log, kind) {
+            let (new, dropped, kept) = rewrite(lake, &file, kind, &keep, dry_run).await?;
+            if dropped == 0 {
+                continue;
+            }
+            match kind {
+                TableKind::Events => f.change.rows_removed += dropped,
+                _ => f.change.dead_letters_removed += dropped,
+            }
+            f.change.rows_rewritten += kept;
+            f.change.bytes_removed += file.bytes;
+            f.change.files_added += usize::from(kept > 0);
+            partitions.insert(super::dir_of(&file.path));
+            added.extend(new);
+            removed.push(file.path);
+        }
+        for path in stale_files(lake, kind, &live).await? {
+            let batches = read_batches(lake, &path, kind).await?;
+            if batches.iter().any(|b| keep_mask(b, columns, matches).is_some()) {
+                stale.push(path);
+            }
+        }
     }
-    let commit = apply(lake, &mut log, "forget", added, removed).await?;
-    let record_path = format!("{ERASURES_DIR}/{:020}.json", commit.version);
-    let record = json!({
-        "commit": commit.version,
-        "erased_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "subject_sha256": sha256_hex(user.as_bytes()),
-        "identifiers_matched": ids.len(),
-        "rows_erased": rows,
-        "dead_letters_erased": dead,
-        "files_rewritten": summary.files_rewritten,
-    });
-    let path = Path::from(record_path.as_str());
-    lake.store
-        .put(&path, PutPayload::from(serde_json::to_vec_pretty(&record).expect("record serializes")))
-        .await
-        .map_err(|e| authlake_lake::LakeError::store(&path, e))?;
-    summary.commit = Some(commit.version);
-    summary.record = Some(record_path);
-    Ok(summary)
+    f.change.files_removed = removed.len();
+    f.change.partitions = partitions.len();
+    f.files_deleted = removed.len() + stale.len();
+    if dry_run {
+        return Ok(f);
+    }
+    let version = match removed.is_empty() {
+        true => log.state.latest.unwrap_or(0),
+        false => apply(&mut log, "forget", Operation::Delete, added, removed.clone()).await?.version,
+    };
+    f.change.commit = (!removed.is_empty()).then_some(version);
+    removed.extend(stale);
+    delete_files(lake, &removed).await?;
+    let erasure = Erasure {
+        erased_at: chrono::Utc::now(),
+        events_version: version,
+        rows_erased: f.change.rows_removed,
+        dead_letters_erased: f.change.dead_letters_removed,
+        files_rewritten: f.change.files_removed as u64,
+        files_deleted: f.files_deleted as u64,
+    };
+    let ids: Vec<String> = ids.into_iter().collect();
+    f.record = Some(record(lake, key, &ids, &erasure).await?);
+    Ok(f)
 }

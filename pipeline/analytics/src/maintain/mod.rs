@@ -1,11 +1,16 @@
-//! Lake maintenance through commits: retention, erasure, compaction.
+//! Lake maintenance as Delta operations, one commit each.
 //!
-//! Every change is one Delta commit that adds the new files and removes
-//! the old ones; the old files are deleted right after it (docs/lake.md).
+//! - [`compact`]: merge small files of closed partitions (`dataChange =
+//!   false`).
+//! - [`retention`]: drop whole expired partitions, and dead letters as old.
+//! - [`forget`]: erase one subject's rows and dead letters, delete their
+//!   files at once, and record the erasure.
 //!
-//! - [`retention`]: drop whole expired partitions.
-//! - [`forget`]: erase one person's rows and dead letters.
-//! - [`compact`]: merge small files of closed partitions.
+//! Compaction and retention leave the removed files in place for readers
+//! of older snapshots and `--as-of`; `authlake vacuum`
+//! ([`authlake_lake::vacuum`]) deletes them later. Every command plans
+//! first; a dry run stops after the plan, and the plan is what the real
+//! run reports ([`Change`]).
 
 pub mod compact;
 pub mod forget;
@@ -13,25 +18,21 @@ pub mod retention;
 
 use std::collections::BTreeMap;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
-use authlake_core::schema::conform_events;
+use arrow::array::{BooleanArray, RecordBatch};
+use authlake_core::schema::{conform_events, dead_letters_schema, events_file_schema};
+use authlake_lake::files::{stream, FileWriter};
 use authlake_lake::{AddedFile, Commit, CommitLog, Operation, TableKind};
 use authlake_lake::{Lake, LakeError};
-use authlake_lake::files::{data_file_path, log_stats, writer_properties};
-use object_store::buffered::BufWriter;
+use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::AsyncArrowWriter;
+use serde::Serialize;
 
 /// Why a maintenance command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MaintainError {
     #[error(transparent)]
     Lake(#[from] LakeError),
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -43,64 +44,105 @@ pub enum MaintainError {
 /// Writer id of maintenance commands (the tag of the files they write).
 pub const MAINTAIN_WRITER: &str = "maintain";
 
-/// Reads a whole Parquet file of the lake.
-async fn read_file(lake: &Lake, path: &str) -> Result<Vec<RecordBatch>, MaintainError> {
-    let err = |reason: String| MaintainError::Read { path: path.to_string(), reason };
-    let bytes = lake.store.get(&Path::from(path)).await.map_err(|e| err(e.to_string()))?.bytes().await.map_err(|e| err(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(|e| err(e.to_string()))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|e| err(e.to_string()))
+/// What a maintenance command changed, or in a dry run would change.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Partitions touched (`category=../event_date=..`).
+    pub partitions: usize,
+    /// Files taken out of the table.
+    pub files_removed: usize,
+    pub bytes_removed: u64,
+    /// Rows no longer in the table (compaction: none).
+    pub rows_removed: u64,
+    /// Dead letters no longer in their table.
+    pub dead_letters_removed: u64,
+    /// Files put in (merged or rewritten).
+    pub files_added: usize,
+    /// Rows moved from removed files into added ones.
+    pub rows_rewritten: u64,
+    /// The commit that made the change (`None`: dry run, or nothing to do).
+    pub commit: Option<u64>,
 }
 
-/// The batches of a file of `table`; `events` files of an older column
-/// set come with the current file schema (later columns null), so files
-/// of several versions can be rewritten into one.
-pub async fn read_table_file(lake: &Lake, path: &str, table: TableKind) -> Result<Vec<RecordBatch>, MaintainError> {
-    let batches = read_file(lake, path).await?;
+/// A table's file as an events or dead-letter batch stream in the current
+/// schema: `events` files of an older column set come with the later
+/// columns null, so files of several versions can be rewritten into one.
+async fn read_batches(lake: &Lake, path: &str, table: TableKind) -> Result<Vec<RecordBatch>, MaintainError> {
+    let s = stream(lake, path).await?;
+    let batches: Vec<RecordBatch> = s.try_collect().await?;
     match table {
         TableKind::Events => batches
             .into_iter()
-            .map(|b| conform_events(b).map_err(|e| MaintainError::Read { path: path.to_string(), reason: e.to_string() }))
+            .map(|b| conform_events(b).map_err(|e| LakeError::Parquet { path: path.to_string(), reason: e.to_string() }.into()))
             .collect(),
         _ => Ok(batches),
     }
 }
 
-/// Writes batches to a new Parquet file of `table` (in partition `dir`
-/// for events), in place: in the table once [`apply`] commits it.
-pub async fn stage(lake: &Lake, dir: &str, table: TableKind, schema: SchemaRef, batches: &[RecordBatch]) -> Result<AddedFile, MaintainError> {
-    let path = data_file_path(MAINTAIN_WRITER, table, dir);
-    let perr = |e: parquet::errors::ParquetError| LakeError::Parquet { path: path.to_string(), reason: e.to_string() };
-    let mut w = AsyncArrowWriter::try_new(BufWriter::new(lake.store.clone(), path.clone()), schema, Some(writer_properties(256 * 1024)))
-        .map_err(perr)?;
-    let mut rows = 0;
-    for b in batches {
-        w.write(b).await.map_err(perr)?;
-        rows += b.num_rows() as u64;
+fn file_schema(table: TableKind) -> arrow::datatypes::SchemaRef {
+    match table {
+        TableKind::DeadLetters => dead_letters_schema(),
+        _ => events_file_schema(),
     }
-    let meta = w.close().await.map_err(perr)?;
-    let bytes = lake.store.head(&path).await.map_err(|e| LakeError::store(&path, e))?.size;
-    Ok(AddedFile::written(path.to_string(), table, rows, bytes, Some(log_stats(&meta, table))))
 }
 
-/// Commits `added` and `removed` in one commit, then deletes the removed
-/// files.
-pub async fn apply(lake: &Lake, log: &mut CommitLog, operation: &str, added: Vec<AddedFile>, removed: Vec<String>) -> Result<Commit, MaintainError> {
-    let kind = if operation == "compact" { Operation::Compact } else { Operation::Delete };
+/// The partition directory of a file relative to the lake ("" outside).
+fn dir_of(path: &str) -> String {
+    path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string())
+}
+
+/// Rewrites `f` keeping the rows `keep` says (the file is read whole:
+/// files are at most the target size). Returns the new file (`None` when no row is left, or in a dry run) and
+/// the rows dropped and kept. A file with nothing to drop is left alone
+/// (`dropped == 0`, no new file).
+async fn rewrite(
+    lake: &Lake,
+    f: &AddedFile,
+    table: TableKind,
+    keep: &dyn Fn(&RecordBatch) -> Option<BooleanArray>,
+    dry_run: bool,
+) -> Result<(Option<AddedFile>, u64, u64), MaintainError> {
+    // Most files hold nothing to drop: look before writing anything.
+    let batches = read_batches(lake, &f.path, table).await?;
+    let masks: Vec<Option<BooleanArray>> = batches.iter().map(keep).collect();
+    let dropped: u64 = masks.iter().flatten().map(|m| m.iter().filter(|k| *k == Some(false)).count() as u64).sum();
+    let total: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    if dropped == 0 || dry_run || dropped == total {
+        return Ok((None, dropped, total - dropped));
+    }
+    let mut out = FileWriter::create(lake, MAINTAIN_WRITER, table, &dir_of(&f.path), file_schema(table))?;
+    for (b, m) in batches.iter().zip(&masks) {
+        let kept = match m {
+            Some(m) => arrow::compute::filter_record_batch(b, m).map_err(|e| MaintainError::Invalid(e.to_string()))?,
+            None => b.clone(),
+        };
+        out.write(&kept).await?;
+    }
+    Ok((Some(out.finish(lake).await?), dropped, total - dropped))
+}
+
+/// Commits `added` and `removed` in one commit; the removed files stay
+/// for older snapshots until a vacuum.
+pub async fn apply(log: &mut CommitLog, operation: &str, kind: Operation, added: Vec<AddedFile>, removed: Vec<String>) -> Result<Commit, MaintainError> {
     let draft = Commit { add: added, remove: removed, ..Commit::draft(MAINTAIN_WRITER, operation) };
-    let commit = log.commit_files(draft, &BTreeMap::new(), kind).await?;
-    for r in &commit.remove {
-        let path = Path::from(r.as_str());
+    Ok(log.commit_files(draft, &BTreeMap::new(), kind).await?)
+}
+
+/// Deletes files now (`forget`), then partition directories left empty.
+pub async fn delete_files(lake: &Lake, paths: &[String]) -> Result<(), MaintainError> {
+    for p in paths {
+        let path = Path::from(p.as_str());
         match lake.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(LakeError::store(&path, e).into()),
         }
     }
     prune_empty_dirs(lake);
-    Ok(commit)
+    Ok(())
 }
 
 /// Removes partition directories left empty (local lakes; S3 has none).
-fn prune_empty_dirs(lake: &Lake) {
+pub fn prune_empty_dirs(lake: &Lake) {
     if let authlake_lake::Location::Local(root) = &lake.location {
         let Ok(cats) = std::fs::read_dir(root) else { return };
         for cat in cats.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("category=")) {
