@@ -224,10 +224,12 @@ async fn create_with(lake: &Lake, kind: TableKind, props: HashMap<String, Option
         .with_configuration(props);
     match create.await {
         Ok(t) => Ok(t),
-        Err(DeltaTableError::VersionAlreadyExists(_)) | Err(DeltaTableError::Transaction { .. }) => {
-            open(lake, kind, None).await?.ok_or_else(|| LakeError::Missing(format!("{} table of {}", kind.name(), lake.display())))
-        }
-        Err(e) => Err(LakeError::delta(kind, e)),
+        // Another writer created it first (delta-rs says so in several
+        // ways, "already exists" among them): open theirs.
+        Err(e) => match open(lake, kind, None).await? {
+            Some(t) => Ok(t),
+            None => Err(LakeError::delta(kind, e)),
+        },
     }
 }
 
