@@ -6,8 +6,8 @@
 //! (a glob of the partition directories would also read files no commit
 //! added, and files removed but not yet vacuumed).
 
-use arrow::datatypes::{DataType, SchemaRef};
-use authlake_core::schema::{dead_letters_schema, erasures_schema, events_file_schema, PARTITION_COLUMNS};
+use arrow::datatypes::DataType;
+use authlake_core::schema::PARTITION_COLUMNS;
 use authlake_lake::TableKind;
 use serde_json::json;
 
@@ -34,14 +34,6 @@ pub struct Table {
     pub url: String,
     /// Its snapshot's data files as URLs (only for [`Engine::DuckDbFiles`]).
     pub files: Vec<String>,
-}
-
-fn schema(kind: TableKind) -> SchemaRef {
-    match kind {
-        TableKind::Events => events_file_schema(),
-        TableKind::DeadLetters => dead_letters_schema(),
-        TableKind::Erasures => erasures_schema(),
-    }
 }
 
 fn hive_type(t: &DataType) -> &'static str {
@@ -79,7 +71,7 @@ fn one(engine: Engine, t: &Table) -> String {
     match engine {
         Engine::Athena => format!("CREATE EXTERNAL TABLE IF NOT EXISTS `{name}`\nLOCATION '{url}'\nTBLPROPERTIES ('table_type' = 'DELTA');\n"),
         Engine::Glue => {
-            let cols: Vec<_> = schema(t.kind).fields().iter().map(|f| json!({"Name": f.name(), "Type": hive_type(f.data_type())})).collect();
+            let cols: Vec<_> = t.kind.file_schema().fields().iter().map(|f| json!({"Name": f.name(), "Type": hive_type(f.data_type())})).collect();
             let partitions: Vec<_> = match t.kind {
                 TableKind::Events => PARTITION_COLUMNS.iter().zip(["string", "date"]).map(|(n, ty)| json!({"Name": n, "Type": ty})).collect(),
                 _ => Vec::new(),
@@ -99,7 +91,7 @@ fn one(engine: Engine, t: &Table) -> String {
         Engine::DuckDbFiles => {
             let list: Vec<String> = t.files.iter().map(|f| format!("'{}'", f.strip_prefix("file://").unwrap_or(f).replace('\'', "''"))).collect();
             if list.is_empty() {
-                let cols: Vec<String> = schema(t.kind).fields().iter().map(|f| format!("NULL AS {}", f.name())).collect();
+                let cols: Vec<String> = t.kind.file_schema().fields().iter().map(|f| format!("NULL AS {}", f.name())).collect();
                 return format!("-- {name}: no committed files yet.\nCREATE OR REPLACE VIEW {name} AS SELECT {} WHERE false;\n", cols.join(", "));
             }
             let hive = match t.kind {

@@ -91,8 +91,7 @@ const MISSING: &str = "is missing";
 async fn check_once(lake: &Lake, state: LakeState) -> Result<Result<Verified, Damage>, LakeError> {
     // The log first: a file committed after this read is not asked for.
     let version = state.latest;
-    let mut live: Vec<AddedFile> = state.live.into_values().collect();
-    live.sort_by(|a, b| a.path.cmp(&b.path));
+    let live = sorted(state);
     let older_schema = live.iter().any(|f| f.table == TableKind::Events && f.schema_version < SCHEMA_VERSION);
     let mut listed = present(lake, &live).await?;
     let mut files = Vec::with_capacity(live.len());
@@ -140,9 +139,13 @@ async fn present(lake: &Lake, live: &[AddedFile]) -> Result<HashMap<String, Obje
 
 /// The tables' live files (their snapshots), in path order.
 async fn live_files(lake: &Lake) -> Result<Vec<AddedFile>, LakeError> {
-    let mut live: Vec<AddedFile> = authlake_lake::commit::snapshot(lake).await?.live.into_values().collect();
+    Ok(sorted(authlake_lake::commit::snapshot(lake).await?))
+}
+
+fn sorted(state: LakeState) -> Vec<AddedFile> {
+    let mut live: Vec<AddedFile> = state.live.into_values().collect();
     live.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(live)
+    live
 }
 
 /// After a query failed on a Parquet error (which names no file): reads

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use arrow::array::RecordBatch;
 
-use crate::commit::{add_action, commit_actions, live_files, Operation, Retry, MAX_CONFLICTS};
+use crate::actions::{add_action, commit_actions, live_files, Retry, MAX_CONFLICTS};
+use crate::commit::Operation;
 use crate::files::{read, FileWriter};
 use crate::table::{self, TableKind};
 use crate::{Lake, LakeError};
@@ -40,7 +41,7 @@ pub async fn append(lake: &Lake, writer: &str, kind: TableKind, batches: &[Recor
 
 /// Every live row of a side table (none when it does not exist yet).
 pub async fn read_all(lake: &Lake, kind: TableKind) -> Result<Vec<RecordBatch>, LakeError> {
-    let Some(t) = table::open(lake, kind, None).await? else { return Ok(Vec::new()) };
+    let Some(t) = table::open(lake, kind).await? else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     for f in live_files(&t, kind)? {
         out.extend(read(lake, &f.path).await?);
@@ -51,6 +52,6 @@ pub async fn read_all(lake: &Lake, kind: TableKind) -> Result<Vec<RecordBatch>, 
 /// The live files of a table (relative to the lake); `None` when the
 /// table does not exist.
 pub async fn live_paths(lake: &Lake, kind: TableKind) -> Result<Option<Vec<String>>, LakeError> {
-    let Some(t) = table::open(lake, kind, None).await? else { return Ok(None) };
+    let Some(t) = table::open(lake, kind).await? else { return Ok(None) };
     Ok(Some(live_files(&t, kind)?.into_iter().map(|f| f.path).collect()))
 }

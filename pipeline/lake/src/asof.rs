@@ -14,7 +14,8 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 
-use crate::commit::{live_files, LakeState};
+use crate::actions::live_files;
+use crate::commit::LakeState;
 use crate::table::{self, TableKind};
 use crate::{Lake, LakeError};
 

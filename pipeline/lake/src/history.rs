@@ -25,7 +25,7 @@ pub struct Entry {
 /// The newest `limit` commits (all that the log keeps when `None`).
 pub async fn history(lake: &Lake, limit: Option<usize>) -> Result<Vec<Entry>, LakeError> {
     let kind = TableKind::Events;
-    let Some(t) = table::open(lake, kind, None).await? else { return Ok(Vec::new()) };
+    let Some(t) = table::open(lake, kind).await? else { return Ok(Vec::new()) };
     let latest = t.version().unwrap_or(0);
     let infos: Vec<_> = t.history(limit).try_collect().await.map_err(|e| LakeError::delta(kind, e))?;
     // Newest first, one per version down from the latest (every commit

@@ -27,6 +27,7 @@
 //!
 //! Layout: docs/lake.md.
 
+mod actions;
 pub mod append;
 pub mod asof;
 mod checkpoint;

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
-use authlake_core::schema::{dead_letters_schema, erasures_schema, events_table_schema, PARTITION_COLUMNS};
+use arrow::datatypes::SchemaRef;
+use authlake_core::schema::{dead_letters_schema, erasures_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake_core::kernel::StructType;
 use deltalake_core::logstore::{default_logstore, logstore_factories, LogStore, LogStoreFactory, StorageConfig};
@@ -68,11 +69,6 @@ impl TableKind {
         }
     }
 
-    /// Does the table hold personal data (retention and `forget` cover it)?
-    pub fn personal(self) -> bool {
-        matches!(self, Self::Events | Self::DeadLetters)
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Events => "events",
@@ -102,11 +98,20 @@ impl TableKind {
         }
     }
 
+    /// The columns of the table's data files (for `events`, without the
+    /// partition columns, which the directories carry).
+    pub fn file_schema(self) -> SchemaRef {
+        match self {
+            Self::Events => events_file_schema(),
+            Self::DeadLetters => dead_letters_schema(),
+            Self::Erasures => erasures_schema(),
+        }
+    }
+
     fn schema(self) -> Result<StructType, LakeError> {
         let arrow = match self {
             Self::Events => events_table_schema(),
-            Self::DeadLetters => dead_letters_schema(),
-            Self::Erasures => erasures_schema(),
+            other => other.file_schema(),
         };
         arrow.as_ref().try_into_kernel().map_err(|e| LakeError::delta(self, e.into()))
     }
@@ -161,14 +166,10 @@ fn builder(lake: &Lake, kind: TableKind) -> Result<DeltaTableBuilder, LakeError>
     Ok(b.with_storage_backend(lake.root_store.clone(), url))
 }
 
-/// Opens a table at its newest version (or `version`); `None` when the
-/// table has not been created yet.
-pub async fn open(lake: &Lake, kind: TableKind, version: Option<u64>) -> Result<Option<DeltaTable>, LakeError> {
-    load(lake, kind, |b| match version {
-        Some(v) => b.with_version(v),
-        None => b,
-    })
-    .await
+/// Opens a table at its newest version; `None` when the table has not
+/// been created yet.
+pub async fn open(lake: &Lake, kind: TableKind) -> Result<Option<DeltaTable>, LakeError> {
+    load(lake, kind, |b| b).await
 }
 
 /// Opens a table as of a version or a moment ([`crate::asof`]).
@@ -212,7 +213,7 @@ pub async fn create_events(lake: &Lake, oldest_schema: u32) -> Result<DeltaTable
 }
 
 async fn create_with(lake: &Lake, kind: TableKind, props: HashMap<String, Option<String>>) -> Result<DeltaTable, LakeError> {
-    if let Some(t) = open(lake, kind, None).await? {
+    if let Some(t) = open(lake, kind).await? {
         return Ok(t);
     }
     let log_store = builder(lake, kind)?.build_storage().map_err(|e| LakeError::delta(kind, e))?;
@@ -226,7 +227,7 @@ async fn create_with(lake: &Lake, kind: TableKind, props: HashMap<String, Option
         Ok(t) => Ok(t),
         // Another writer created it first (delta-rs says so in several
         // ways, "already exists" among them): open theirs.
-        Err(e) => match open(lake, kind, None).await? {
+        Err(e) => match open(lake, kind).await? {
             Some(t) => Ok(t),
             None => Err(LakeError::delta(kind, e)),
         },
@@ -249,7 +250,7 @@ mod tests {
     async fn tables_are_created_once_and_reopened() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap(), false).unwrap();
-        assert!(open(&lake, TableKind::Events, None).await.unwrap().is_none());
+        assert!(open(&lake, TableKind::Events).await.unwrap().is_none());
         let t = open_or_create(&lake, TableKind::Events).await.unwrap();
         assert_eq!(t.version(), Some(0));
         let again = open_or_create(&lake, TableKind::DeadLetters).await.unwrap();

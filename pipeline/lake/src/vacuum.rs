@@ -55,11 +55,14 @@ pub async fn vacuum(lake: &Lake, older_than: Duration, dry_run: bool, now_ms: Op
     }
     let mut out = Vec::new();
     for kind in TableKind::ALL {
-        let Some(t) = table::open(lake, kind, None).await? else { continue };
+        let Some(t) = table::open(lake, kind).await? else { continue };
         let keep = t.snapshot().ok().and_then(|s| Duration::from_std(s.table_config().deleted_file_retention_duration()).ok());
         if let Some(keep) = keep.filter(|k| older_than < *k) {
             tracing::warn!(table = kind.name(), "vacuum --older-than {}h is below the table's deletedFileRetentionDuration ({}h): reading versions older than that (--as-of) will fail", older_than.num_hours(), keep.num_hours());
         }
+        // delta-rs reports deleted paths, not sizes: the plan (a second
+        // listing) is what lets the real run say how many bytes it freed,
+        // and what a dry run prints.
         let planned = run(t.clone(), older_than, true, now_ms, kind).await?;
         let mut sizes = HashMap::new();
         for f in &planned {
@@ -97,7 +100,7 @@ async fn run(t: deltalake_core::DeltaTable, older_than: Duration, dry_run: bool,
 /// (its tombstones), relative to the lake.
 pub async fn removed_files(lake: &Lake, kind: TableKind) -> Result<std::collections::HashSet<String>, LakeError> {
     use futures::TryStreamExt;
-    let Some(t) = table::open(lake, kind, None).await? else { return Ok(Default::default()) };
+    let Some(t) = table::open(lake, kind).await? else { return Ok(Default::default()) };
     let state = t.snapshot().map_err(|e| LakeError::delta(kind, e))?;
     let log_store = t.log_store();
     let tombstones: Vec<_> = state.all_tombstones(log_store.as_ref()).try_collect().await.map_err(|e| LakeError::delta(kind, e))?;

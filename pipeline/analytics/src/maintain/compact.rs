@@ -13,7 +13,7 @@ use authlake_lake::{AddedFile, CommitLog, Operation, TableKind};
 use authlake_lake::Lake;
 use futures::TryStreamExt;
 
-use super::{apply, file_schema, live_files, Change, MaintainError, MAINTAIN_WRITER};
+use super::{apply, live_files, Change, MaintainError, MAINTAIN_WRITER};
 use authlake_core::schema::conform_events;
 
 /// Which files to merge.
@@ -88,7 +88,7 @@ pub async fn compact(lake: &Lake, o: &CompactOptions, dry_run: bool) -> Result<C
 
 /// Copies the rows of `files` into one new file, one batch at a time.
 async fn merge(lake: &Lake, dir: &str, files: &[AddedFile]) -> Result<AddedFile, MaintainError> {
-    let mut out = FileWriter::create(lake, MAINTAIN_WRITER, TableKind::Events, dir, file_schema(TableKind::Events))?;
+    let mut out = FileWriter::create(lake, MAINTAIN_WRITER, TableKind::Events, dir, TableKind::Events.file_schema())?;
     for f in files {
         let mut s = stream(lake, &f.path).await?;
         while let Some(b) = s.try_next().await? {

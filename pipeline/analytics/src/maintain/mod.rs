@@ -19,7 +19,7 @@ pub mod retention;
 use std::collections::BTreeMap;
 
 use arrow::array::{BooleanArray, RecordBatch};
-use authlake_core::schema::{conform_events, dead_letters_schema, events_file_schema};
+use authlake_core::schema::conform_events;
 use authlake_lake::files::{stream, FileWriter};
 use authlake_lake::{AddedFile, Commit, CommitLog, Operation, TableKind};
 use authlake_lake::{Lake, LakeError};
@@ -79,13 +79,6 @@ async fn read_batches(lake: &Lake, path: &str, table: TableKind) -> Result<Vec<R
     }
 }
 
-fn file_schema(table: TableKind) -> arrow::datatypes::SchemaRef {
-    match table {
-        TableKind::DeadLetters => dead_letters_schema(),
-        _ => events_file_schema(),
-    }
-}
-
 /// The partition directory of a file relative to the lake ("" outside).
 fn dir_of(path: &str) -> String {
     path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string())
@@ -110,7 +103,7 @@ async fn rewrite(
     if dropped == 0 || dry_run || dropped == total {
         return Ok((None, dropped, total - dropped));
     }
-    let mut out = FileWriter::create(lake, MAINTAIN_WRITER, table, &dir_of(&f.path), file_schema(table))?;
+    let mut out = FileWriter::create(lake, MAINTAIN_WRITER, table, &dir_of(&f.path), table.file_schema())?;
     for (b, m) in batches.iter().zip(&masks) {
         let kept = match m {
             Some(m) => arrow::compute::filter_record_batch(b, m).map_err(|e| MaintainError::Invalid(e.to_string()))?,
