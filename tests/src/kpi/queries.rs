@@ -27,8 +27,8 @@ fn lake_of_fixtures(dir: &Path) -> String {
 }
 
 /// Every built-in named query over the fixtures and the detection cases,
-/// compared with `tests/golden/queries/<name>.json` (`UPDATE_GOLDEN=1`
-/// rewrites them).
+/// compared with `tests/golden/queries/<name>.ndjson`, one row per line
+/// so a change reads as a diff of rows (`UPDATE_GOLDEN=1` rewrites them).
 #[tokio::test]
 async fn named_queries_match_golden_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -50,8 +50,8 @@ async fn named_queries_match_golden_files() {
             }
         }
         let (schema, batches) = authlake_analytics::run_sql(&ctx, &sql).await.unwrap_or_else(|e| panic!("{}: {e}", q.name));
-        let got = render(&schema, &batches, Format::Json).unwrap();
-        let path = golden_dir.join(format!("{}.json", q.name));
+        let got = render(&schema, &batches, Format::Ndjson).unwrap();
+        let path = golden_dir.join(format!("{}.ndjson", q.name));
         if update {
             std::fs::create_dir_all(&golden_dir).unwrap();
             std::fs::write(&path, &got).unwrap();
@@ -66,8 +66,8 @@ async fn named_queries_match_golden_files() {
 
     // The detection cases are found, and their near misses are not.
     let rows = |name: &str| -> Vec<Value> {
-        let text = std::fs::read_to_string(golden_dir.join(format!("{name}.json"))).unwrap();
-        serde_json::from_str(&text).unwrap()
+        let text = std::fs::read_to_string(golden_dir.join(format!("{name}.ndjson"))).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
     let stuffing = rows("credential_stuffing");
     assert_eq!(stuffing.len(), 1, "{stuffing:?}");

@@ -1,6 +1,6 @@
 //! Cognito user-activity log export (threat-protection logs).
 
-use authlake_core::event::EventType;
+use authlake_core::event::{EventType, Outcome};
 use serde_json::Value;
 
 use super::value::{at, epoch_millis, event_response, flag, java_date, region_of_pool, risk_decision, risk_level, text};
@@ -26,11 +26,20 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
     let get = |k: &str| m.get(k);
     let own_time = epoch_millis(v.get("eventTimestamp")).or_else(|| text(get("creationDate")).and_then(|s| java_date(&s)));
     let mut e = rec.base_event(text(get("eventId")), own_time, "cognito_activity_log");
-    let notification = text(v.get("eventSource")).is_some_and(|s| s.eq_ignore_ascii_case("USER_NOTIFICATION"));
+    let event_source = text(v.get("eventSource"));
+    let notification = event_source.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("USER_NOTIFICATION"));
     let provider = text(get("idpName"));
-    e.event_name = text(get("eventType"));
-    e.event_type = event_type(e.event_name.as_deref(), provider.is_some()).to_string();
-    e.outcome = if notification { Some("failure".into()) } else { event_response(get("eventResponse")) };
+    e.event_name = text(get("eventType")).or(event_source);
+    if notification {
+        // A message (SMS, email) Cognito could not deliver: the reason is
+        // the record's `details`, kept as its error.
+        e.event_type = EventType::Notification.into();
+        e.outcome = Some(Outcome::Failure.into());
+        e.error_code = text(get("details"));
+    } else {
+        e.event_type = event_type(e.event_name.as_deref(), provider.is_some()).to_string();
+        e.outcome = event_response(get("eventResponse"));
+    }
     e.user_pool_id = text(get("userPoolId")).or_else(|| text(at(v, &["logSourceId", "userPoolId"])));
     e.aws_region = region_of_pool(e.user_pool_id.as_deref());
     e.client_id = text(get("clientId"));

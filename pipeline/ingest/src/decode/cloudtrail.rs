@@ -1,12 +1,13 @@
-//! CloudTrail records for `cognito-idp.amazonaws.com`: single records, the
-//! records of a batch file, and the EventBridge wrapper.
+//! CloudTrail records of Cognito user pools (`cognito-idp.amazonaws.com`)
+//! and identity pools (`cognito-identity.amazonaws.com`): single records,
+//! the records of a batch file, and the EventBridge wrapper.
 
 use authlake_core::event::{EventType, Outcome};
 use authlake_core::AuthEvent;
 use serde_json::Value;
 
-use super::value::{at, iso_time, region_of_pool, text, text_at};
-use super::{mfa, Normalized, Record};
+use super::value::{iso_time, region_of_pool, text, text_at};
+use super::{hosted_ui, identity_pool, mfa, Normalized, Record};
 
 const COGNITO_SOURCE: &str = "cognito-idp.amazonaws.com";
 
@@ -16,8 +17,8 @@ pub(crate) fn normalize_eventbridge(rec: &Record<'_>) -> Normalized {
     let Some(detail) = rec.value.get("detail").filter(|d| d.is_object()) else {
         return Normalized::Reject("EventBridge event without a detail object".into());
     };
-    let from_cognito = text(rec.value.get("source")).is_some_and(|s| s == "aws.cognito-idp")
-        || text(detail.get("eventSource")).is_some_and(|s| s == COGNITO_SOURCE);
+    let from_cognito = text(rec.value.get("source")).is_some_and(|s| s == "aws.cognito-idp" || s == "aws.cognito-identity")
+        || text(detail.get("eventSource")).is_some_and(|s| s == COGNITO_SOURCE || s == identity_pool::SOURCE);
     if !from_cognito {
         return Normalized::Skip;
     }
@@ -26,9 +27,11 @@ pub(crate) fn normalize_eventbridge(rec: &Record<'_>) -> Normalized {
 
 /// One CloudTrail record `ct` (the record itself, or an EventBridge detail).
 pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
-    if text(ct.get("eventSource")).as_deref() != Some(COGNITO_SOURCE) {
-        return Normalized::Skip;
-    }
+    let identity = match text(ct.get("eventSource")).as_deref() {
+        Some(COGNITO_SOURCE) => false,
+        Some(identity_pool::SOURCE) => true,
+        _ => return Normalized::Skip,
+    };
     let Some(name) = text(ct.get("eventName")) else {
         return Normalized::Reject("CloudTrail record without eventName".into());
     };
@@ -47,12 +50,17 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
     e.error_code = text(ct.get("errorCode"));
     e.user_sub = extra.and_then(|x| text(x.get("sub")));
     e.user_pool_id = rp("userPoolId").or_else(|| extra.and_then(|x| text(x.get("userPoolId"))));
-    e.client_id = rp("clientId").or_else(|| hosted_param(extra, "client_id"));
+    e.client_id = rp("clientId");
     e.username = rp("username");
     e.auth_flow = rp("authFlow");
     e.email = req.and_then(|r| attribute(r.get("userAttributes"), "email"));
     if e.aws_region.is_none() {
         e.aws_region = region_of_pool(e.user_pool_id.as_deref());
+    }
+    if identity {
+        identity_pool::normalize(&mut e, &name, ct);
+        e.outcome = Some(plain_outcome(&e));
+        return Normalized::Event(Box::new(e));
     }
 
     match name.as_str() {
@@ -75,7 +83,7 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
             }
             e.outcome = Some(plain_outcome(&e));
         }
-        "ForgotPassword" | "ConfirmForgotPassword" | "AdminResetUserPassword" => {
+        "ForgotPassword" | "ConfirmForgotPassword" => {
             e.event_type = EventType::PasswordReset.into();
             if name == "ConfirmForgotPassword" {
                 e.auth_flow = Some("confirm".into());
@@ -83,7 +91,7 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
             }
             e.outcome = Some(plain_outcome(&e));
         }
-        "ChangePassword" | "AdminSetUserPassword" => {
+        "ChangePassword" => {
             e.event_type = EventType::PasswordChange.into();
             e.outcome = Some(plain_outcome(&e));
         }
@@ -107,9 +115,9 @@ pub(crate) fn normalize(rec: &Record<'_>, ct: &Value) -> Normalized {
             e.provider_type = e.provider_name.as_deref().and_then(social_provider_type);
             e.outcome = Some(plain_outcome(&e));
         }
-        hosted if hosted.contains('_') => hosted_ui(&mut e, hosted, extra),
-        _ => {
-            e.event_type = EventType::Other.into();
+        hosted if hosted.contains('_') => hosted_ui::normalize(&mut e, hosted, ct),
+        other => {
+            e.event_type = if is_admin_change(other) { EventType::AdminChange } else { EventType::Other }.into();
             e.outcome = Some(plain_outcome(&e));
         }
     }
@@ -192,45 +200,27 @@ fn mfa_response(e: &mut AuthEvent, asked: &str, resp: Option<&Value>) {
     }
 }
 
-/// Hosted UI / managed login service events (`Login_POST`, `Token_POST`, ...).
-fn hosted_ui(e: &mut AuthEvent, name: &str, extra: Option<&Value>) {
-    let status = extra.and_then(|x| at(x, &["responseParameters", "status"])).and_then(|s| match s {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    });
-    let grant = hosted_param(extra, "grant_type");
-    e.event_type = match name {
-        "Login_POST" => EventType::SignIn,
-        "SAML2Response_POST" | "IdpResponse_GET" | "IdpResponse_POST" | "OIDCResponse_GET" => EventType::FederatedSignIn,
-        "Token_POST" if grant.as_deref() == Some("refresh_token") => EventType::TokenRefresh,
-        "Logout_GET" | "Logout_POST" => EventType::SignOut,
-        "Signup_POST" | "Confirm_POST" => EventType::SignUp,
-        "ForgotPassword_POST" | "ConfirmForgotPassword_POST" | "ResetPassword_POST" => EventType::PasswordReset,
-        _ => EventType::Other,
+/// An administrator's change to a user (`AdminDisableUser`,
+/// `AdminSetUserPassword`, ...) or to the pool's configuration
+/// (`UpdateUserPool`, `SetUserPoolMfaConfig`, `CreateIdentityProvider`,
+/// ...). Reads (`AdminGetUser`, `ListUsers`) and a user's calls about
+/// their own account are not. The caller is `userIdentity` in `raw`; the
+/// target user, where there is one, `username`.
+fn is_admin_change(name: &str) -> bool {
+    const READS: [&str; 3] = ["AdminGet", "AdminList", "AdminQuery"];
+    const WRITES: [&str; 7] = ["Create", "Update", "Delete", "Set", "Add", "Start", "Stop"];
+    const POOL_RESOURCES: [&str; 14] = [
+        "UserPool", "UserPoolClient", "UserPoolDomain", "UserPoolMfaConfig", "IdentityProvider", "Group", "ResourceServer",
+        "RiskConfiguration", "UICustomization", "LogDeliveryConfiguration", "CustomAttributes", "UserImportJob",
+        "ManagedLoginBranding", "UserPoolClientSecret",
+    ];
+    if name.starts_with("Admin") {
+        return !READS.iter().any(|r| name.starts_with(r));
     }
-    .into();
-    e.auth_flow = Some(name.to_string());
-    e.provider_name = hosted_param(extra, "identity_provider");
-    e.outcome = Some(
-        match (e.error_code.as_deref(), status) {
-            (Some("TooManyRequestsException"), _) | (_, Some(429)) => Outcome::Throttled,
-            (Some(_), _) => Outcome::Failure,
-            (None, Some(s)) if s >= 400 => Outcome::Failure,
-            _ => Outcome::Success,
-        }
-        .into(),
-    );
-}
-
-/// A hosted-UI request parameter: `additionalEventData.requestParameters.<k>`
-/// is an array of strings.
-fn hosted_param(extra: Option<&Value>, key: &str) -> Option<String> {
-    let v = extra.and_then(|x| at(x, &["requestParameters", key]))?;
-    match v {
-        Value::Array(a) => a.first().and_then(|x| text(Some(x))),
-        other => text(Some(other)),
+    if matches!(name, "TagResource" | "UntagResource") {
+        return true;
     }
+    WRITES.iter().any(|w| name.strip_prefix(w).is_some_and(|rest| POOL_RESOURCES.contains(&rest)))
 }
 
 /// A user attribute from `[{name, value}]` (CloudTrail) or a map.

@@ -10,6 +10,8 @@ mod auth_event;
 mod canonical;
 mod cloudtrail;
 mod fast;
+mod hosted_ui;
+mod identity_pool;
 mod scan;
 mod mfa;
 mod trigger;
@@ -318,7 +320,7 @@ impl<'a, 'b> Walk<'a, 'b> {
                         scrub_value(&mut inner);
                         self.nested_or_record(&inner, log_time)
                     }
-                    LogMessage::Runtime => {
+                    LogMessage::Text => {
                         self.next_index();
                         self.out.skipped += 1;
                     }
@@ -365,28 +367,31 @@ impl<'a, 'b> Walk<'a, 'b> {
     }
 }
 
-/// What a CloudWatch Logs message holds.
+/// What a CloudWatch Logs message holds. One rule (docs/formats.md): a
+/// message whose body (the message, or what follows a tab in it, as after
+/// the `<time>\t<request id>\t<level>\t` prefix Lambda runtimes add) is
+/// JSON, or starts with `{`, is a record: decoded, or else dead-lettered.
+/// Any other message is a line of text the function or its runtime logged
+/// (`START`/`END`/`REPORT`, `[ERROR] ...`, a stack trace), not an event:
+/// skipped and counted.
 enum LogMessage {
     Json(Value),
-    /// A Lambda runtime line (`START`, `END`, `REPORT`, ...): not an event.
-    Runtime,
+    Text,
     Invalid(serde_json::Error),
 }
 
-/// Reads a log message: JSON as is, or after the
-/// `<time>\t<request id>\t<level>\t` prefix Lambda runtimes add.
 fn log_message_json(m: &str) -> LogMessage {
-    const RUNTIME: [&str; 6] = ["START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START", "EXTENSION", "TELEMETRY"];
-    match serde_json::from_str::<Value>(m) {
-        Ok(v) => LogMessage::Json(v),
-        Err(_) if RUNTIME.iter().any(|p| m.starts_with(p)) => LogMessage::Runtime,
-        Err(e) => match m.find('{') {
-            Some(i) if m[..i].contains('\t') => {
-                serde_json::from_str(m[i..].trim_end()).map_or(LogMessage::Invalid(e), LogMessage::Json)
-            }
-            _ => LogMessage::Invalid(e),
-        },
+    let bodies = std::iter::once(m).chain(m.match_indices('\t').map(|(i, _)| &m[i + 1..]));
+    let mut broken = None;
+    for body in bodies {
+        let body = body.trim();
+        match serde_json::from_str::<Value>(body) {
+            Ok(v @ (Value::Object(_) | Value::Array(_))) => return LogMessage::Json(v),
+            Err(e) if body.starts_with('{') => broken = broken.or(Some(e)),
+            _ => {}
+        }
     }
+    broken.map_or(LogMessage::Text, LogMessage::Invalid)
 }
 
 /// Detects the format of one record and normalizes it.

@@ -144,7 +144,10 @@ fn cloudwatch_logs_payloads_use_log_event_time() {
     let inner = json!({"triggerSource": "TokenGeneration_Authentication", "userPoolId": "us-east-1_P", "userName": "x"});
     let payload = json!({"messageType": "DATA_MESSAGE", "logEvents": [
         {"id": "1", "timestamp": 1_700_000_000_000i64, "message": inner.to_string()},
-        {"id": "2", "timestamp": 1_700_000_000_001i64, "message": "not json"}]});
+        {"id": "2", "timestamp": 1_700_000_000_001i64, "message": "{\"triggerSource\": \"cut"},
+        {"id": "3", "timestamp": 1_700_000_000_002i64, "message": "[ERROR] Runtime.HandlerNotFound: index.handler"},
+        {"id": "4", "timestamp": 1_700_000_000_003i64, "message": "REPORT RequestId: 1\tDuration: 2 ms"},
+        {"id": "5", "timestamp": 1_700_000_000_004i64, "message": format!("2024-01-01T00:00:00Z\tid\tINFO\t{inner}")}]});
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, payload.to_string().as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
@@ -152,10 +155,14 @@ fn cloudwatch_logs_payloads_use_log_event_time() {
     let defaults = Defaults::default();
     let ctx = PayloadContext { position: &pos, transport_time: Some((9, "kinesis_arrival")), ingest_time: 1, defaults: &defaults };
     let d = decode_payload(&bytes, &ctx);
-    assert_eq!(d.events.len(), 1);
+    // One rule: JSON (after a Lambda prefix or not) is a record, a cut
+    // record is a dead letter, lines of text are skipped.
+    assert_eq!(d.events.len(), 2);
     assert_eq!((d.events[0].event_time, d.events[0].event_time_source.as_str()), (1_700_000_000_000_000, "log_event"));
+    assert_eq!(d.events[1].source, "file:/t/x@5#4");
     assert_eq!(d.dead_letters.len(), 1);
     assert_eq!(d.dead_letters[0].source, "file:/t/x@5#1");
+    assert_eq!(d.skipped, 2);
     let control = json!({"messageType": "CONTROL_MESSAGE", "logEvents": []});
     assert_eq!(decode(&control).skipped, 1);
 }
@@ -229,4 +236,49 @@ fn gzip_bombs_become_dead_letters() {
     assert!(d.dead_letters[0].reason.contains("exceeds 256 MiB"), "{}", d.dead_letters[0].reason);
     // The dead letter keeps a bounded prefix, not the payload.
     assert!(d.dead_letters[0].raw.len() <= 1 << 20);
+}
+
+#[test]
+fn migration_events_are_in_progress_until_answered() {
+    let asked = json!({"triggerSource": "UserMigration_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {"password": "hunter2"}, "response": {"userAttributes": null, "finalUserStatus": null}});
+    assert_eq!(kind(&one(asked)), ("user_migration", "in_progress"));
+    let answered = json!({"triggerSource": "UserMigration_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {}, "response": {"userAttributes": {"email": "x@example.com"}, "finalUserStatus": "CONFIRMED"}});
+    assert_eq!(kind(&one(answered)), ("user_migration", "success"));
+    let threw = json!({"triggerSource": "UserMigration_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {}, "error": {"message": "legacy store down"}});
+    assert_eq!(kind(&one(threw)), ("user_migration", "failure"));
+}
+
+#[test]
+fn inbound_federation_and_custom_challenges_carry_cognitos_own_words() {
+    let fed = json!({"triggerSource": "InboundFederation_ExternalProvider", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {"providerName": "SAML-Okta", "providerType": "SAML", "attributes": {}}, "response": {}});
+    let e = one(fed);
+    assert_eq!((e.event_type.as_str(), e.provider_name.as_deref(), e.provider_type.as_deref()), ("federated_sign_in", Some("SAML-Okta"), Some("SAML")));
+    let create = json!({"triggerSource": "CreateAuthChallenge_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
+        "request": {"challengeName": "CUSTOM_CHALLENGE", "session": []}, "response": {"challengeMetadata": "CAPTCHA_CHALLENGE"}});
+    assert_eq!(one(create).challenge_name.as_deref(), Some("CUSTOM_CHALLENGE"));
+}
+
+#[test]
+fn notifications_and_admin_calls_are_their_own_event_types() {
+    let note = json!({"eventTimestamp": "1687297330677", "eventSource": "USER_NOTIFICATION", "logLevel": "ERROR",
+        "message": {"details": "SMS message sending failed"}, "logSourceId": {"userPoolId": "us-west-2_EXAMPLE"}});
+    let e = one(note);
+    assert_eq!(kind(&e), ("notification", "failure"));
+    assert_eq!((e.event_name.as_deref(), e.error_code.as_deref()), (Some("USER_NOTIFICATION"), Some("SMS message sending failed")));
+    for (name, want) in [("AdminDisableUser", "admin_change"), ("AdminSetUserPassword", "admin_change"), ("UpdateUserPool", "admin_change"),
+        ("SetUserPoolMfaConfig", "admin_change"), ("CreateGroup", "admin_change"), ("AdminGetUser", "other"), ("ListUsers", "other"),
+        ("UpdateUserAttributes", "other")] {
+        let ct = json!({"eventSource": "cognito-idp.amazonaws.com", "eventName": name, "eventTime": "2024-01-01T00:00:00Z",
+            "requestParameters": {"userPoolId": "us-east-1_P", "username": "target"}});
+        let e = one(ct);
+        assert_eq!((name, e.event_type.as_str(), e.username.as_deref()), (name, want, Some("target")));
+    }
+    let get_id = json!({"eventSource": "cognito-identity.amazonaws.com", "eventName": "GetId", "eventTime": "2024-01-01T00:00:00Z",
+        "awsRegion": "us-east-1", "requestParameters": {"identityPoolId": "us-east-1:pool"}, "responseElements": {"identityId": "us-east-1:i"}});
+    let e = one(get_id);
+    assert_eq!((e.event_type.as_str(), e.auth_flow.as_deref(), e.identity_pool_id.as_deref()), ("identity_id", Some("unauthenticated"), Some("us-east-1:pool")));
 }

@@ -34,7 +34,14 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
             e.event_type = EventType::UserMigration.into();
             let migrated = at(v, &["response", "userAttributes"]).is_some_and(|a| a.as_object().is_some_and(|m| !m.is_empty()));
             let failed = v.get("error").is_some_and(|x| !x.is_null());
-            e.outcome = Some(if migrated && !failed { Outcome::Success } else { Outcome::Failure }.into());
+            // The event as Cognito sends it holds the request only: the
+            // Lambda has not answered yet. Attributes in the response mean
+            // the user was migrated; a recorded error means it threw.
+            e.outcome = Some(match (failed, migrated) {
+                (true, _) => Outcome::Failure,
+                (false, true) => Outcome::Success,
+                (false, false) => Outcome::InProgress,
+            }.into());
             e.migration_status = text_at(v, &["response", "finalUserStatus"]);
             e.migration_source = migration_source(v).or_else(|| rec.ctx.defaults.migration_source.clone());
             if e.email.is_none() {
@@ -55,6 +62,14 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
                 }
                 None => e.event_type = EventType::SignIn.into(),
             }
+        }
+        "InboundFederation" => {
+            // Before a federated user signs in: the external provider's
+            // attributes, to be mapped by the Lambda.
+            e.event_type = EventType::FederatedSignIn.into();
+            e.provider_name = text_at(v, &["request", "providerName"]);
+            e.provider_type = text_at(v, &["request", "providerType"]);
+            e.outcome = Some(Outcome::InProgress.into());
         }
         "TokenGeneration" => {
             e.event_type = EventType::TokenGeneration.into();
@@ -84,8 +99,10 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
             };
         }
         "CreateAuthChallenge" => {
+            // `challengeMetadata` is the app's own label; Cognito's name for
+            // the challenge is the request's.
             e.event_type = EventType::Other.into();
-            e.challenge_name = text_at(v, &["response", "challengeMetadata"]).or(Some("CUSTOM_CHALLENGE".into()));
+            e.challenge_name = text_at(v, &["request", "challengeName"]).or(Some("CUSTOM_CHALLENGE".into()));
             e.outcome = Some(Outcome::InProgress.into());
         }
         "VerifyAuthChallengeResponse" => {

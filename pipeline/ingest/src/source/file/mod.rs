@@ -64,7 +64,11 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
         for entry in std::fs::read_dir(p).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
+            // Hidden files and Markdown notes (a README or SOURCES.md kept
+            // beside the logs) are not data; a file named on its own is read
+            // whatever its name.
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name.ends_with(".md") {
                 continue;
             }
             collect(&entry.path(), out)?;
@@ -179,13 +183,18 @@ impl FileReader<'_> {
             }
             if first {
                 first = false;
-                let lead = buf.iter().position(|c| !c.is_ascii_whitespace());
-                if lead.is_some_and(|l| buf[l] == b'[') {
+                // .NET and Windows tools start UTF-8 files with a byte-order
+                // mark; it is not part of the first document.
+                if buf[pos..].starts_with(b"\xEF\xBB\xBF") {
+                    pos += 3;
+                }
+                let lead = buf[pos..].iter().position(|c| !c.is_ascii_whitespace());
+                if lead.is_some_and(|l| buf[pos + l] == b'[') {
                     if !eof {
                         input.read_to_end(&mut buf).map_err(io)?;
                         eof = true;
                     }
-                    if self.read_array(&buf) {
+                    if self.read_array(&buf, pos) {
                         self.decode_pending(&buf, base, eof);
                         return self.send(buf.len() as u64);
                     }
@@ -239,8 +248,8 @@ impl FileReader<'_> {
     /// A file that is one JSON array: each element is a payload at its own
     /// offset. Returns false when `buf` is not one array (e.g. NDJSON of
     /// arrays), to be read as a sequence instead.
-    fn read_array(&mut self, buf: &[u8]) -> bool {
-        let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(buf) else {
+    fn read_array(&mut self, buf: &[u8], from: usize) -> bool {
+        let Ok(items) = serde_json::from_slice::<Vec<&RawValue>>(&buf[from..]) else {
             return false;
         };
         for item in items {
@@ -418,5 +427,21 @@ mod tests {
         assert!(sink.0.len() > 2, "several chunks: {}", sink.0.len());
         assert_eq!(sink.0.last().unwrap().positions.last().unwrap().1.offset, Some(text.len() as u64));
         assert_eq!(sink.0.iter().map(|c| c.payloads).sum::<u64>(), expected.len() as u64);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let pretty = "\u{feff}{\n  \"event_type\": \"sign_in\",\n  \"username\": \"a\"\n}\n";
+        let array = "\u{feff}[{\"event_type\":\"sign_in\"}, {\"event_type\":\"sign_out\"}]";
+        for (name, text, rows) in [("pretty.json", pretty, 1), ("array.json", array, 2)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let mut sink = Collect(Vec::new());
+            read_files(std::slice::from_ref(&path), &BTreeMap::new(), &Defaults::default(), &|| 0, &mut sink).unwrap();
+            let dead: usize = sink.0.iter().map(|c| c.decoded.dead_letters.len()).sum();
+            let got: usize = sink.0.iter().map(|c| c.decoded.event_count()).sum();
+            assert_eq!((name, got, dead), (name, rows, 0));
+        }
     }
 }
