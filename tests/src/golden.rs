@@ -11,7 +11,7 @@ use authlake_ingest::decode::Defaults;
 use authlake_ingest::source::{file, Chunk, ChunkSink};
 use serde_json::{json, Value};
 
-use crate::support::{fixtures, root, walk};
+use crate::support::{fixture_files, fixtures, root};
 
 /// 2025-11-27T00:00:00Z: the ingest time of every golden run.
 const INGEST_TIME: i64 = 1_764_201_600_000_000;
@@ -102,7 +102,7 @@ fn every_fixture_matches_its_golden_file() {
     let update = std::env::var("UPDATE_GOLDEN").is_ok();
     let golden_dir = root().join("tests/golden/decode");
     let mut mismatches = Vec::new();
-    let fixture_files = walk(&fixtures());
+    let fixture_files = fixture_files();
     assert!(fixture_files.len() >= 10, "fixtures missing");
     for path in fixture_files {
         let rel = path.strip_prefix(fixtures()).unwrap();
@@ -124,7 +124,7 @@ fn every_fixture_matches_its_golden_file() {
 #[test]
 fn fixture_formats_are_all_detected() {
     let mut formats = std::collections::BTreeSet::new();
-    for path in walk(&fixtures()) {
+    for path in fixture_files() {
         for e in decode_fixture(&path)["events"].as_array().unwrap() {
             formats.insert(e["source_format"].as_str().unwrap().to_string());
         }

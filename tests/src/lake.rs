@@ -4,11 +4,11 @@ use authlake_ingest::decode::Defaults;
 use serde_json::json;
 
 use crate::golden::decode_fixture;
-use crate::support::{authlake, authlake_ok, fixtures, ingest, partition_files, query_json, walk};
+use crate::support::{authlake, authlake_ok, fixture_files, fixtures, ingest, partition_files, query_json, walk};
 
 fn expected_totals() -> (u64, u64, u64) {
     let mut totals = (0, 0, 0);
-    for p in walk(&fixtures()) {
+    for p in fixture_files() {
         let g = decode_fixture(&p);
         totals.0 += g["events"].as_array().unwrap().len() as u64;
         totals.1 += g["dead_letters"].as_array().unwrap().len() as u64;

@@ -5,6 +5,8 @@
 //!   `config check`, a truncated `.gz`.
 //! - `golden`: every fixture file decoded and compared with
 //!   `tests/golden/decode/` (regenerate with `UPDATE_GOLDEN=1`).
+//! - `real`: the public real-record corpus (`fixtures/real/`) decoded as
+//!   AWS documents each record (`tests/expected/real.json`, by hand).
 //! - `lake`: files → lake → SQL, re-run idempotency, dead letters, paths.
 //! - `crash`: SIGKILL at 20 moments of a file ingest, restart, exactly once;
 //!   `crash_loop` is the loop (and the between-kills checks) every source uses.
@@ -61,6 +63,8 @@ mod kinesis;
 mod kpi;
 #[cfg(test)]
 mod lake;
+#[cfg(test)]
+mod real;
 #[cfg(test)]
 mod s3;
 #[cfg(test)]

@@ -41,6 +41,12 @@ impl Exit {
     }
 }
 
+/// `cmd` with the exit codes at the end of its `--help` and of every
+/// subcommand's.
+pub fn with_help(cmd: clap::Command) -> clap::Command {
+    cmd.after_help(Exit::help()).mut_subcommands(with_help)
+}
+
 /// An error that says which exit code it ends the process with; any other
 /// error exits with [`Exit::Failed`].
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use authlake_analytics::export::manifest::Authenticity;
+use authlake_analytics::export::signature::{self, SigningKey, VerifyingKey};
 use authlake_analytics::export::{export, manifest, ExportFormat, ExportOptions};
+
+use crate::exit::{coded, Exit, ExitContext};
 use authlake_lake::Lake;
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -45,8 +49,11 @@ pub struct ExportArgs {
     /// Key file for --redact pseudonyms (same key, same pseudonym).
     #[arg(long)]
     pub redact_key: Option<PathBuf>,
-    /// Key file: sign the manifest with HMAC-SHA256.
-    #[arg(long)]
+    /// Sign the manifest: an Ed25519 private key in PKCS#8 PEM
+    /// (`openssl genpkey -algorithm ed25519 -out export.key`; reviewers
+    /// check with the public key and cannot sign), or any other file of
+    /// at least 16 bytes as an HMAC-SHA256 key (whoever checks can also sign).
+    #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
     /// Output directory (created; must be empty).
     #[arg(long, required = true)]
@@ -60,12 +67,18 @@ pub struct ExportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// Recompute every SHA-256 of an export (and its signature); exit non-zero on any change.
+    /// Recompute every figure of an export's manifest from its files (file
+    /// list, sizes, SHA-256, rows per file and in total) and check its
+    /// signature; exit 4 on any difference.
     Verify {
         /// The export directory.
         dir: PathBuf,
-        /// Key file the manifest was signed with.
-        #[arg(long)]
+        /// Ed25519 public key (SPKI PEM, `openssl pkey -in export.key -pubout`)
+        /// that must have signed the manifest.
+        #[arg(long, value_name = "FILE", conflicts_with = "sign_key")]
+        public_key: Option<PathBuf>,
+        /// HMAC-SHA256 key file the manifest must have been signed with.
+        #[arg(long, value_name = "FILE")]
         sign_key: Option<PathBuf>,
     },
 }
@@ -85,9 +98,28 @@ pub enum Layout {
 }
 
 fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let key = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
-    anyhow::ensure!(key.len() >= 16, "key file {} holds {} bytes; use at least 16", path.display(), key.len());
+    let key = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display())).exit_code(Exit::Usage)?;
+    if key.len() < 16 {
+        return Err(coded(Exit::Usage, format!("key file {} holds {} bytes; use at least 16", path.display(), key.len())));
+    }
     Ok(key)
+}
+
+/// What the success line of `export verify` says the export proves.
+fn authenticity_line(a: &Authenticity) -> String {
+    match a {
+        Authenticity::Signed { algorithm, key_id } if algorithm == signature::ED25519_NAME => format!(
+            "signed with Ed25519 by the key given{}: only the holder of its private key could have written this manifest",
+            key_id.as_ref().map(|k| format!(" (key id {})", &k[..16.min(k.len())])).unwrap_or_default()
+        ),
+        Authenticity::Signed { algorithm, .. } => format!(
+            "signed with {algorithm}: someone holding the shared key wrote this manifest (anyone who can check it could also have signed it)"
+        ),
+        Authenticity::Unsigned => "UNSIGNED: the files match manifest.json, which proves they are whole and unchanged \
+            since the manifest was written, not who wrote it; anyone who could change the files could also have rewritten \
+            the manifest. Sign exports (--sign-key) to prove that"
+            .into(),
+    }
 }
 
 /// Parses `--from`/`--to`: RFC 3339, or a date (`end_of_day` for `--to`), µs.
@@ -103,10 +135,18 @@ impl ExportArgs {
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    if let Some(ExportCommand::Verify { dir, sign_key }) = args.command {
-        let key = sign_key.as_deref().map(read_key).transpose()?;
-        let m = manifest::verify(&dir, key.as_deref()).with_context(|| format!("export {} does not verify", dir.display()))?;
-        println!("export {} verified: {} files, {} rows{}", dir.display(), m.files.len(), m.rows, if m.signature.is_some() { ", signature valid" } else { "" });
+    if let Some(ExportCommand::Verify { dir, public_key, sign_key }) = args.command {
+        let key = match (public_key, sign_key) {
+            (Some(p), _) => Some(VerifyingKey::public_key_file(&p).exit_code(Exit::Usage)?),
+            (None, Some(k)) => Some(VerifyingKey::hmac_file(&k).exit_code(Exit::Usage)?),
+            (None, None) => None,
+        };
+        let v = match manifest::verify(&dir, key.as_ref()) {
+            Ok(v) => v,
+            Err(e @ manifest::VerifyError::Io(..)) => return Err(anyhow::Error::new(e).context(format!("cannot verify export {}", dir.display()))),
+            Err(e) => return Err(coded(Exit::CheckFailed, format!("export {} does not verify: {e}", dir.display()))),
+        };
+        println!("export {} verified: {} files, {} rows; {}", dir.display(), v.manifest.files.len(), v.manifest.rows, authenticity_line(&v.authenticity));
         return Ok(());
     }
     let lake = crate::cli::lake(&args.lake)?.to_string();
@@ -129,7 +169,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
         security_lake: args.layout == Layout::SecurityLake,
         redact: args.redact,
         redact_key: args.redact_key.as_deref().map(read_key).transpose()?,
-        sign_key: args.sign_key.as_deref().map(read_key).transpose()?,
+        sign_key: args.sign_key.as_deref().map(SigningKey::from_file).transpose().exit_code(Exit::Usage)?,
         out,
         as_of: args.as_of,
     };

@@ -34,7 +34,7 @@ mod time;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let matches = cli::Cli::command().after_help(exit::Exit::help()).get_matches();
+    let matches = exit::with_help(cli::Cli::command()).get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -37,6 +37,9 @@ const SECRET_KEYS: &[&str] = &[
     "relaystate",
     "cognitoasfdata",
     "csrf",
+    "sessiontoken",
+    "secretkey",
+    "secretaccesskey",
 ];
 
 /// Does `key` equal `target` (lower-case, no separators) once lower-cased

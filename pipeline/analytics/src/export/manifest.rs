@@ -1,11 +1,16 @@
 //! `manifest.json`: what an export holds and how to check it has not
-//! changed. `verify` recomputes every SHA-256 and the signature.
+//! changed. `verify` recomputes every figure from the files themselves
+//! (the file list, sizes, SHA-256 digests, rows per file and in total) and
+//! checks the signature.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::path::{Component, Path, PathBuf};
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::signature::{Signature, SigningKey, VerifyingKey};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -19,15 +24,6 @@ pub struct ExportFile {
     pub sha256: String,
     pub bytes: u64,
     pub rows: u64,
-}
-
-/// The signature of a manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Signature {
-    pub algorithm: String,
-    /// HMAC-SHA256 of the manifest without this field, lowercase hex.
-    pub value: String,
 }
 
 /// The manifest of an export.
@@ -79,10 +75,8 @@ impl Manifest {
         serde_json::to_vec(&unsigned).expect("manifest serializes")
     }
 
-    pub fn sign(&mut self, key: &[u8]) {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
-        mac.update(&self.signed_bytes());
-        self.signature = Some(Signature { algorithm: "HMAC-SHA256".into(), value: hex::encode(mac.finalize().into_bytes()) });
+    pub fn sign(&mut self, key: &SigningKey) {
+        self.signature = Some(key.sign(&self.signed_bytes()));
     }
 
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
@@ -90,47 +84,128 @@ impl Manifest {
     }
 }
 
-/// Checks an export directory: the manifest parses, every listed file has
-/// its size and SHA-256, no file is missing or added, the signature matches
-/// `key` (required when the manifest is signed). Returns the manifest.
-pub fn verify(dir: &Path, key: Option<&[u8]>) -> Result<Manifest, VerifyError> {
+/// What a verified export proves about who wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Authenticity {
+    /// No signature: the files match the manifest, but anyone who could
+    /// change the files could have rewritten the manifest to match.
+    Unsigned,
+    /// The signature matches the key given.
+    Signed { algorithm: String, key_id: Option<String> },
+}
+
+/// An export that verified.
+#[derive(Debug)]
+pub struct Verified {
+    pub manifest: Manifest,
+    pub authenticity: Authenticity,
+}
+
+/// Checks an export directory. Every figure in the manifest is recomputed
+/// from the files: the list of files (none missing, none added, no path
+/// outside the directory, none twice), each file's size, SHA-256 and rows,
+/// and the total rows. The signature must match `key`; a key with no
+/// signature, or a signature with no key, fails.
+pub fn verify(dir: &Path, key: Option<&VerifyingKey>) -> Result<Verified, VerifyError> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read(&path).map_err(|e| VerifyError::Io(path.clone(), e))?;
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| VerifyError::Manifest(path.clone(), e.to_string()))?;
     let mut problems = Vec::new();
+    let mut listed = BTreeSet::new();
+    let mut counted = 0u64;
     for f in &manifest.files {
-        match sha256_file(&dir.join(&f.path)) {
+        if !is_inside(&f.path) {
+            problems.push(format!("{}: not a path inside the export", f.path));
+            continue;
+        }
+        if !listed.insert(f.path.as_str()) {
+            problems.push(format!("{}: listed twice", f.path));
+            continue;
+        }
+        let file = dir.join(&f.path);
+        match sha256_file(&file) {
             Ok((sha, bytes)) if sha == f.sha256 && bytes == f.bytes => {}
             Ok((sha, bytes)) => problems.push(format!("{}: sha256 {sha} ({bytes} bytes), manifest says {} ({} bytes)", f.path, f.sha256, f.bytes)),
-            Err(e) => problems.push(format!("{}: {e}", f.path)),
+            Err(e) => {
+                problems.push(format!("{}: {e}", f.path));
+                continue;
+            }
+        }
+        match count_rows(&file) {
+            Ok(n) => {
+                counted += n;
+                if n != f.rows {
+                    problems.push(format!("{}: holds {n} rows, manifest says {}", f.path, f.rows));
+                }
+            }
+            Err(e) => problems.push(format!("{}: cannot count its rows: {e}", f.path)),
         }
     }
-    let listed: std::collections::BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     for extra in walk(dir).iter().filter(|p| p.as_str() != MANIFEST && !listed.contains(p.as_str())) {
         problems.push(format!("{extra}: not in the manifest"));
     }
-    let total: u64 = manifest.files.iter().map(|f| f.rows).sum();
-    if total != manifest.rows {
-        problems.push(format!("files hold {total} rows, manifest says {}", manifest.rows));
+    if counted != manifest.rows {
+        problems.push(format!("the files hold {counted} rows, manifest says {}", manifest.rows));
     }
-    match (&manifest.signature, key) {
-        (Some(sig), Some(key)) => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
-            mac.update(&manifest.signed_bytes());
-            let ok = hex::decode(&sig.value).is_ok_and(|v| mac.verify_slice(&v).is_ok());
-            if sig.algorithm != "HMAC-SHA256" || !ok {
-                problems.push("signature does not match the manifest and key".into());
+    let authenticity = match (&manifest.signature, key) {
+        (Some(sig), Some(key)) => match key.check(sig, &manifest.signed_bytes()) {
+            Ok(()) => Authenticity::Signed { algorithm: sig.algorithm.clone(), key_id: sig.key_id.clone() },
+            Err(e) => {
+                problems.push(e);
+                Authenticity::Unsigned
             }
+        },
+        (Some(sig), None) => {
+            let flag = if sig.algorithm == super::signature::ED25519_NAME { "--public-key" } else { "--sign-key" };
+            problems.push(format!("the manifest is signed ({}): pass {flag} FILE to check the signature", sig.algorithm));
+            Authenticity::Unsigned
         }
-        (Some(_), None) => problems.push("manifest is signed: pass --sign-key to check it".into()),
-        (None, Some(_)) => problems.push("manifest is not signed but a key was given".into()),
-        (None, None) => {}
-    }
+        (None, Some(key)) => {
+            problems.push(format!("the manifest has no signature, but a {} key was given: it may have been removed", key.algorithm()));
+            Authenticity::Unsigned
+        }
+        (None, None) => Authenticity::Unsigned,
+    };
     if problems.is_empty() {
-        Ok(manifest)
+        Ok(Verified { manifest, authenticity })
     } else {
         Err(VerifyError::Mismatch(problems.join("; ")))
     }
+}
+
+/// A manifest path that names a file inside the export directory.
+fn is_inside(rel: &str) -> bool {
+    let p = Path::new(rel);
+    !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Rows in one exported file, counted from the file: the Parquet footer,
+/// CSV records after the header, or non-empty JSON lines.
+fn count_rows(path: &Path) -> Result<u64, String> {
+    let name = path.to_string_lossy();
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if name.ends_with(".parquet") {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+        return u64::try_from(reader.metadata().file_metadata().num_rows()).map_err(|e| e.to_string());
+    }
+    if name.ends_with(".csv") {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+        let mut n = 0u64;
+        for record in reader.byte_records() {
+            record.map_err(|e| e.to_string())?;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    let mut n = 0u64;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Files under `dir`, relative, with `/` separators.

@@ -1,13 +1,15 @@
 //! Compliance exports: the selected events as Parquet, CSV, JSON lines or
 //! OCSF, with a manifest of SHA-256 digests that `verify` checks.
 //!
-//! - [`manifest`]: the manifest, signing and verification.
+//! - [`manifest`]: the manifest and its verification.
+//! - [`signature`]: Ed25519 and HMAC signatures of the manifest.
 //! - [`ocsf`]: the OCSF mapping.
 //! - [`redact`]: keyed pseudonyms for personal data.
 
 pub mod manifest;
 pub mod ocsf;
 pub mod redact;
+pub mod signature;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -66,7 +68,8 @@ pub struct ExportOptions {
     /// `--redact` names (ip, email, username, sub, device).
     pub redact: Vec<String>,
     pub redact_key: Option<Vec<u8>>,
-    pub sign_key: Option<Vec<u8>>,
+    /// Signs the manifest (Ed25519 or HMAC).
+    pub sign_key: Option<signature::SigningKey>,
     pub out: PathBuf,
     /// Read the lake as of this version or moment (`None`: now).
     pub as_of: Option<authlake_lake::AsOf>,

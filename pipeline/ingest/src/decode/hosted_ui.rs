@@ -13,7 +13,7 @@ use super::value::{at, text};
 pub(crate) fn normalize(e: &mut AuthEvent, name: &str, ct: &Value) {
     let extra = ct.get("additionalEventData");
     let status = extra.and_then(|x| at(x, &["responseParameters", "status"])).and_then(|s| match s {
-        Value::Number(n) => n.as_i64(),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.parse().ok(),
         _ => None,
     });

@@ -19,9 +19,11 @@ pub(crate) fn normalize(e: &mut AuthEvent, name: &str, ct: &Value) {
     e.identity_pool_id = req
         .and_then(|r| text(r.get("identityPoolId")))
         .or_else(|| text(at(ct, &["additionalEventData", "identityPoolId"])))
-        .or_else(|| text(at(ct, &["responseElements", "identityPoolId"])));
-    if matches!(e.event_type.as_str(), "identity_id" | "identity_credentials") {
-        let logins = req.and_then(|r| r.get("logins")).filter(|l| has_logins(l));
+        .or_else(|| text(at(ct, &["responseElements", "identityPoolId"])))
+        .or_else(|| pool_of_resources(ct));
+    let logins = req.and_then(|r| r.get("logins")).filter(|l| has_logins(l));
+    let issues = matches!(e.event_type.as_str(), "identity_id" | "identity_credentials");
+    if issues || logins.is_some() {
         e.auth_flow = Some(if logins.is_some() { "authenticated" } else { "unauthenticated" }.into());
         if let Some(provider) = logins.and_then(first_provider) {
             e.provider_type = provider_type(&provider).map(str::to_string);
@@ -34,11 +36,22 @@ pub(crate) fn normalize(e: &mut AuthEvent, name: &str, ct: &Value) {
     }
 }
 
+/// The pool named by the record's `resources` (the only place some
+/// data events name it): `arn:aws:cognito-identity:<region>:<account>:identitypool/<pool id>`.
+fn pool_of_resources(ct: &Value) -> Option<String> {
+    ct.get("resources")?.as_array()?.iter().find_map(|r| {
+        let arn = text(r.get("ARN").or_else(|| r.get("arn")))?;
+        arn.split_once(":identitypool/").map(|(_, id)| id.to_string())
+    })
+}
+
 /// `event_type` of an identity-pool call.
 fn event_type(name: &str) -> EventType {
     match name {
         "GetId" => EventType::IdentityId,
         "GetCredentialsForIdentity" | "GetOpenIdToken" | "GetOpenIdTokenForDeveloperIdentity" => EventType::IdentityCredentials,
+        // A user's own call: a login removed from their identity.
+        "UnlinkIdentity" => EventType::FederationUnlink,
         read if read.starts_with("Describe") || read.starts_with("List") || read.starts_with("Get") || read.starts_with("Lookup") => {
             EventType::Other
         }
@@ -84,7 +97,8 @@ mod tests {
     #[test]
     fn credentials_with_and_without_logins() {
         let mut e = AuthEvent::default();
-        let ct = json!({"requestParameters": {"identityId": "us-east-1:abc"}, "additionalEventData": {"identityPoolId": "us-east-1:pool"}});
+        let ct = json!({"requestParameters": {"identityId": "us-east-1:abc"},
+            "resources": [{"ARN": "arn:aws:cognito-identity:us-east-1:111122223333:identitypool/us-east-1:pool"}]});
         normalize(&mut e, "GetCredentialsForIdentity", &ct);
         assert_eq!(e.event_type, "identity_credentials");
         assert_eq!((e.auth_flow.as_deref(), e.identity_pool_id.as_deref()), (Some("unauthenticated"), Some("us-east-1:pool")));

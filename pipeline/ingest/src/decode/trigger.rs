@@ -70,6 +70,13 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
             e.provider_name = text_at(v, &["request", "providerName"]);
             e.provider_type = text_at(v, &["request", "providerType"]);
             e.outcome = Some(Outcome::InProgress.into());
+            // The attributes the Lambda maps onto the user, else the
+            // provider's own user info (its `sub` is the provider's, not
+            // Cognito's, so it is not `user_sub`).
+            if e.email.is_none() {
+                e.email = text_at(v, &["response", "userAttributesToMap", "email"])
+                    .or_else(|| text_at(v, &["request", "attributes", "userInfo", "email"]));
+            }
         }
         "TokenGeneration" => {
             e.event_type = EventType::TokenGeneration.into();
@@ -87,35 +94,41 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
             e.event_type = EventType::SignUp.into();
             e.outcome = Some(Outcome::Success.into());
         }
+        // The custom-auth triggers and PreAuthentication are steps of one
+        // sign-in: only DefineAuthChallenge decides it (tokens issued or
+        // authentication failed); a wrong answer fails that step.
+        "PreAuthentication" => {
+            e.event_type = EventType::SignIn.into();
+            e.outcome = Some(Outcome::InProgress.into());
+        }
         "DefineAuthChallenge" => {
-            // The custom-auth decision point: tokens issued or sign-in failed.
+            e.event_type = EventType::SignIn.into();
             e.challenge_name = Some("CUSTOM_CHALLENGE".into());
             let issue = flag(at(v, &["response", "issueTokens"])) == Some(true);
             let fail = flag(at(v, &["response", "failAuthentication"])) == Some(true);
-            (e.event_type, e.outcome) = match (issue, fail) {
-                (true, _) => (EventType::SignIn.into(), Some(Outcome::Success.into())),
-                (_, true) => (EventType::SignIn.into(), Some(Outcome::Failure.into())),
-                _ => (EventType::Other.into(), Some(Outcome::InProgress.into())),
-            };
+            e.outcome = Some(match (issue, fail) {
+                (true, _) => Outcome::Success,
+                (_, true) => Outcome::Failure,
+                _ => Outcome::InProgress,
+            }.into());
         }
         "CreateAuthChallenge" => {
             // `challengeMetadata` is the app's own label; Cognito's name for
             // the challenge is the request's.
-            e.event_type = EventType::Other.into();
+            e.event_type = EventType::SignIn.into();
             e.challenge_name = text_at(v, &["request", "challengeName"]).or(Some("CUSTOM_CHALLENGE".into()));
             e.outcome = Some(Outcome::InProgress.into());
         }
         "VerifyAuthChallengeResponse" => {
-            e.event_type = EventType::Other.into();
+            e.event_type = EventType::SignIn.into();
             e.challenge_name = Some("CUSTOM_CHALLENGE".into());
             e.outcome = Some(match flag(at(v, &["response", "answerCorrect"])) {
-                Some(true) => Outcome::Success.into(),
-                Some(false) => Outcome::Failure.into(),
-                None => Outcome::InProgress.into(),
-            });
+                Some(false) => Outcome::Failure,
+                _ => Outcome::InProgress,
+            }.into());
         }
         _ => {
-            // PreAuthentication, CustomMessage, ...: hooks, not outcomes.
+            // CustomMessage, custom senders, ...: hooks, not sign-in steps.
             e.event_type = EventType::Other.into();
             e.outcome = Some(Outcome::InProgress.into());
         }
