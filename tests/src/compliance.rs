@@ -208,6 +208,19 @@ fn retention_forget_compact_and_catalog() {
     let everything: String = walk(&lake).iter().map(|p| crate::support::file_text(p)).collect();
     assert!(!everything.contains("user3"), "user3 still somewhere in the lake");
     assert!(!walk(&lake.join("_authlake/tables/erasures")).is_empty());
+    // A name with no rows is an error, not an erasure done; with
+    // --allow-missing the erasure is recorded for later ingests.
+    let erasures = walk(&lake.join("_authlake/tables/erasures")).len();
+    let typo = crate::support::authlake_env(&["forget", "--lake", &lake_s, "--user", "usr3"], &key);
+    assert_eq!(typo.status.code(), Some(1), "a forget that found nobody succeeded");
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("--allow-missing"));
+    assert_eq!(walk(&lake.join("_authlake/tables/erasures")).len(), erasures, "a forget that found nobody recorded an erasure");
+    let ahead = authlake_env_ok(&["forget", "--lake", &lake_s, "--user", "not-yet-ingested", "--allow-missing"], &key);
+    assert!(ahead.contains("erasure recorded"), "{ahead}");
+    // A number without a unit names the missing unit.
+    let unitless = crate::support::authlake(&["retention", "--lake", &lake_s, "--keep", "20"]);
+    assert_eq!(unitless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unitless.stderr).contains("20d (days)"), "{}", String::from_utf8_lossy(&unitless.stderr));
 
     let dry = authlake_ok(&["retention", "--lake", &lake_s, "--keep", "400d", "--dry-run"]);
     let msg = authlake_ok(&["retention", "--lake", &lake_s, "--keep", "400d"]);
@@ -219,7 +232,8 @@ fn retention_forget_compact_and_catalog() {
     let ddl = authlake_ok(&["catalog", "duckdb-files", "--lake", &lake_s, "--prefix", "x"]);
     let out = duckdb(&format!("duckdb.sql(\"\"\"{ddl}\"\"\")\nprint(duckdb.sql('SELECT COUNT(*), MIN(event_date) FROM x_events').fetchall()[0], duckdb.sql('SELECT COUNT(*) FROM x_erasures').fetchall()[0][0])"));
     let (y, m, d) = (&today[0..4], today[5..7].trim_start_matches('0'), today[8..10].trim_start_matches('0'));
-    assert_eq!(out.trim(), format!("(50, datetime.date({y}, {m}, {d})) 2"));
+    // Erasure records: user3's two identifiers, and the one recorded ahead.
+    assert_eq!(out.trim(), format!("(50, datetime.date({y}, {m}, {d})) 3"));
     for engine in ["athena", "glue", "spark", "trino", "duckdb"] {
         assert!(authlake_ok(&["catalog", engine, "--lake", "s3://bucket/lake"]).contains("s3"), "{engine}");
     }

@@ -166,4 +166,24 @@ fn queries_are_read_only_unless_allowed() {
     assert!(!target.exists());
     authlake_ok(&["query", "--lake", &lake_s, "--allow-writes", &copy]);
     assert!(std::fs::read_to_string(&target).unwrap().contains("can-1"));
+    // --allow-writes still never writes to the lake: no INSERT, no DDL,
+    // no COPY into it (however the path is spelled), and nothing left behind.
+    let before = walk(&lake);
+    let inside = format!("COPY (SELECT * FROM events) TO '{}/category=auth/event_date=2025-01-01/x.parquet'", lake.display());
+    let sneaky = format!("COPY (SELECT * FROM events) TO '{}/../lake/y.csv' STORED AS CSV", lake.display());
+    for sql in [
+        inside.as_str(),
+        sneaky.as_str(),
+        "INSERT INTO events SELECT * FROM events",
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE EXTERNAL TABLE pw STORED AS CSV LOCATION '/etc/passwd'",
+        "DROP TABLE events",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = authlake(&["query", "--lake", &lake_s, "--allow-writes", sql]);
+        assert!(!out.status.success(), "{sql} ran with --allow-writes");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("refused") && err.lines().count() == 1, "{sql}: {err}");
+    }
+    assert_eq!(walk(&lake), before, "a refused write left a file in the lake");
 }

@@ -27,8 +27,10 @@ use crate::local_reads::InlineReads;
 pub enum QueryError {
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
-    #[error("refused: queries are read-only ({0}); pass --allow-writes to run it")]
+    #[error("refused: queries are read-only ({0}); the lake's tables change only through authlake's commits, and --allow-writes allows only COPY (...) TO a path outside the lake")]
     ReadOnly(String),
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("invalid lake url {0}: {1}")]
     Url(String, String),
     #[error(transparent)]
@@ -179,19 +181,16 @@ fn list_committed(ctx: &SessionContext, url: &ListingTableUrl, files: Vec<Object
 /// statements (SET, ...) are refused, so a query can neither write nor
 /// reach outside the lake.
 pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
-    run_sql_with(ctx, sql, false).await
+    run_sql_with(ctx, sql, crate::writes::Writes::Refused).await
 }
 
-/// [`run_sql`], with writes and DDL allowed when `allow_writes` is set.
+/// [`run_sql`], with the writes `writes` allows ([`crate::writes`]).
 pub async fn run_sql_with(
     ctx: &SessionContext,
     sql: &str,
-    allow_writes: bool,
+    writes: crate::writes::Writes<'_>,
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), QueryError> {
-    let options = datafusion::execution::context::SQLOptions::new()
-        .with_allow_ddl(allow_writes)
-        .with_allow_dml(allow_writes)
-        .with_allow_statements(allow_writes);
+    let options = crate::writes::options(sql, writes)?;
     let df = ctx.sql_with_options(sql, options).await.map_err(|e| match e {
         datafusion::error::DataFusionError::Plan(m) if m.contains("not supported") || m.contains("Only") => {
             QueryError::ReadOnly(m)

@@ -2,6 +2,8 @@
 //!
 //! - [`context`]: a session with the lake's tables registered (`events`,
 //!   `dead_letters`), partition-pruned on `category` and `event_date`.
+//! - [`writes`]: what a query may write (never the lake's tables; with
+//!   `--allow-writes`, `COPY ... TO` a path outside the lake).
 //! - [`output`]: rendering results as a table, JSON or CSV.
 //! - [`export`]: compliance exports (Parquet, CSV, JSON lines, OCSF) with
 //!   a verifiable manifest.
@@ -38,5 +40,7 @@ pub mod partial;
 pub mod runs;
 pub mod verify;
 pub mod view_eq;
+pub mod writes;
 
 pub use context::{lake_context, lake_context_utf8, run_sql, run_sql_with, QueryError};
+pub use writes::Writes;

@@ -72,7 +72,7 @@ impl ParamKind {
         })
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Int => "int",
             Self::Float => "float",
@@ -131,6 +131,8 @@ pub struct NamedQuery {
     pub name: String,
     /// The header's first line: what the query returns.
     pub summary: String,
+    /// The header's other lines that are not parameters (columns, notes).
+    pub notes: Vec<String>,
     pub params: Vec<Param>,
     pub sql: String,
 }
@@ -140,12 +142,17 @@ impl NamedQuery {
     pub fn parse(name: &str, text: &str) -> Result<Self, NamedError> {
         let mut params = Vec::new();
         let mut summary = String::new();
+        let mut notes = Vec::new();
         for line in text.lines().take_while(|l| l.trim_start().starts_with("--")) {
             let body = line.trim_start().trim_start_matches("--").trim();
-            if summary.is_empty() {
-                summary = body.to_string();
-            }
-            let Some(decl) = body.strip_prefix("param ") else { continue };
+            let Some(decl) = body.strip_prefix("param ") else {
+                if summary.is_empty() {
+                    summary = body.to_string();
+                } else if !body.is_empty() {
+                    notes.push(body.to_string());
+                }
+                continue;
+            };
             let bad = || NamedError::BadHeader { query: name.into(), line: line.into() };
             let (lhs, rest) = decl.split_once('=').ok_or_else(bad)?;
             let (default, description) = rest.split_once(':').unwrap_or((rest, ""));
@@ -155,7 +162,7 @@ impl NamedQuery {
             let default = default.trim().trim_matches('\'').to_string();
             params.push(Param { name: pname.into(), kind, default, description: description.trim().into() });
         }
-        let q = Self { name: name.into(), summary, params, sql: text.to_string() };
+        let q = Self { name: name.into(), summary, notes, params, sql: text.to_string() };
         for placeholder in placeholders(&q.sql) {
             if !q.params.iter().any(|p| p.name == placeholder) {
                 return Err(NamedError::UnboundPlaceholder { query: name.into(), param: placeholder });
@@ -221,6 +228,30 @@ pub fn find(name: &str, dir: Option<&Path>) -> Result<NamedQuery, NamedError> {
 pub fn builtin() -> Result<Vec<NamedQuery>, NamedError> {
     BUILTIN.iter().map(|(n, t)| NamedQuery::parse(n, t)).collect()
 }
+
+/// Every query [`find`] can find: the built-in ones, with those of `dir`
+/// (`*.sql`) overriding or adding to them, by name.
+pub fn all(dir: Option<&Path>) -> Result<Vec<NamedQuery>, NamedError> {
+    let mut names: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+    if let Some(dir) = dir {
+        let entries = std::fs::read_dir(dir).map_err(|source| NamedError::Io { path: dir.display().to_string(), source })?;
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().is_some_and(|x| x == "sql") {
+                if let Some(stem) = path.file_stem() {
+                    names.push(stem.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names.iter().map(|n| find(n, dir)).collect()
+}
+
+/// The parameter that caps a query's rows: a query with one says when its
+/// answer was cut (`showing 1000 of N rows`).
+pub const MAX_ROWS: &str = "max_rows";
 
 #[cfg(test)]
 mod tests {

@@ -137,14 +137,17 @@ pub fn check(path: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Parses `90s`, `5m`, `1h`, `500ms`.
+/// Parses `90s`, `5m`, `1h`, `7d`, `500ms`. A number without a unit is
+/// refused (is `--keep 20` twenty days or twenty seconds?), except 0.
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
     let n: f64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
     let secs = match unit {
+        "" if n == 0.0 => 0.0,
+        "" => anyhow::bail!("{s:?} has no unit: write {num}d (days), {num}h, {num}m, {num}s or {num}ms"),
         "ms" => n / 1000.0,
-        "" | "s" => n,
+        "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
         "d" => n * 86400.0,
@@ -176,6 +179,8 @@ mod tests {
     fn parses_durations_and_sizes() {
         assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
         assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        let err = parse_duration("20").unwrap_err().to_string();
+        assert!(err.contains("no unit") && err.contains("20d (days)"), "{err}");
         assert_eq!(parse_size("128MiB").unwrap(), 128 * 1024 * 1024);
         assert!(parse_size("12 parsecs").is_err());
     }

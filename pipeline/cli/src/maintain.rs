@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::config::{parse_duration, parse_size};
-use crate::exit::Exit;
+use crate::exit::{Exit, ExitContext};
 use crate::out::{bytes, group};
 
 /// `--dry-run`, shared by every maintenance command.
@@ -50,6 +50,11 @@ pub struct ForgetArgs {
     /// need the same key to keep erased subjects out.
     #[arg(long, value_name = "FILE")]
     pub erasure_key_file: Option<PathBuf>,
+    /// Record the erasure even when the lake holds no row of the person
+    /// (an erasure request that comes before their data); without it, a
+    /// name with no rows is an error, so a typo never reads as done.
+    #[arg(long)]
+    pub allow_missing: bool,
     #[command(flatten)]
     pub dry: DryRun,
 }
@@ -144,8 +149,10 @@ fn report(command: &str, dry_run: bool, c: &Change, detail: &str) -> String {
 }
 
 pub async fn run_retention(a: RetentionArgs) -> anyhow::Result<()> {
-    let keep = days(&a.keep).with_context(|| format!("invalid --keep {:?} (e.g. 400d)", a.keep))?;
-    anyhow::ensure!(keep >= 1, "--keep must be at least 1d");
+    let keep = days(&a.keep).with_context(|| format!("invalid --keep {:?} (e.g. 400d)", a.keep)).exit_code(Exit::Usage)?;
+    if keep < 1 {
+        return Err(crate::exit::coded(Exit::Usage, format!("--keep {} is less than a day: keep at least 1d", a.keep)));
+    }
     let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
     let cutoff = today() - keep;
     let c = retention::retention(&lake, cutoff, a.dry.dry_run).await?;
@@ -162,7 +169,7 @@ pub async fn run_forget(a: ForgetArgs) -> anyhow::Result<()> {
             format!("forget needs an erasure key, to record whom it erased without naming them: --erasure-key-file FILE or {KEY_ENV}"),
         )
     })?;
-    let f = forget::forget(&lake, &a.user, &key, a.dry.dry_run).await?;
+    let f = forget::forget(&lake, &a.user, &key, a.allow_missing, a.dry.dry_run).await?;
     let detail = format!(", {} identifiers, {} files deleted at once", f.identifiers, f.files_deleted);
     println!("{}", report("forget", a.dry.dry_run, &f.change, &detail));
     if let Some(v) = f.record {
@@ -174,8 +181,8 @@ pub async fn run_forget(a: ForgetArgs) -> anyhow::Result<()> {
 pub async fn run_compact(a: CompactArgs) -> anyhow::Result<()> {
     let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
     let o = compact::CompactOptions {
-        closed_before_day: today() - days(&a.closed_after)?,
-        target_bytes: parse_size(&a.target_file_size)?,
+        closed_before_day: today() - days(&a.closed_after).with_context(|| format!("invalid --closed-after {:?}", a.closed_after)).exit_code(Exit::Usage)?,
+        target_bytes: parse_size(&a.target_file_size).with_context(|| format!("invalid --target-file-size {:?}", a.target_file_size)).exit_code(Exit::Usage)?,
         only: a.partition,
     };
     let c = compact::compact(&lake, &o, a.dry.dry_run).await?;
@@ -185,7 +192,7 @@ pub async fn run_compact(a: CompactArgs) -> anyhow::Result<()> {
 
 pub async fn run_vacuum(a: VacuumArgs) -> anyhow::Result<()> {
     let lake = Lake::open(crate::cli::lake(&a.lake)?, false)?;
-    let older = parse_duration(&a.older_than).with_context(|| format!("invalid --older-than {:?} (e.g. 7d)", a.older_than))?;
+    let older = parse_duration(&a.older_than).with_context(|| format!("invalid --older-than {:?} (e.g. 7d)", a.older_than)).exit_code(Exit::Usage)?;
     let older = chrono::Duration::from_std(older).context("--older-than is too long")?;
     let done = authlake_lake::vacuum::vacuum(&lake, older, a.dry.dry_run, None).await.map_err(|e| match e {
         authlake_lake::LakeError::Refused(m) => crate::exit::coded(Exit::Usage, m),

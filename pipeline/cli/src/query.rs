@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use authlake_analytics::named;
 use authlake_analytics::output::{render, Format};
-use authlake_analytics::run_sql_with;
+use authlake_analytics::{run_sql_with, Writes};
 use authlake_analytics::context::lake_context_at;
 use authlake_lake::{AsOf, Lake};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::prelude::SessionContext;
 use clap::Args;
 
 use crate::cli::OutputFormat;
@@ -21,7 +24,10 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
-    /// Allow statements that write or define tables (COPY ... TO, INSERT, CREATE ...).
+    /// Allow `COPY (...) TO 'PATH'` to a path outside the lake. Nothing
+    /// ever writes to the lake's tables through a query (INSERT, CREATE,
+    /// SET, COPY into the lake are refused): they change only through
+    /// authlake's commits.
     #[arg(long)]
     pub allow_writes: bool,
     /// Run the named query NAME (a file of `queries/`) instead of SQL.
@@ -51,14 +57,18 @@ pub struct QueryArgs {
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     if args.list_named {
-        print!("{}", list_named()?);
+        print!("{}", list_named(args.queries.as_deref())?);
         return Ok(());
     }
     let lake = Lake::open(crate::cli::lake(&args.lake)?, false)?;
     let sql = match (&args.named, &args.file, args.sql.as_deref()) {
         (Some(name), _, _) => {
             let query = named::find(name, args.queries.as_deref())?;
-            query.bind(&parse_params(&args.params)?)?
+            let params = parse_params(&args.params)?;
+            if query.params.iter().any(|p| p.name == named::MAX_ROWS) {
+                return capped(&lake, &query, params, args.format, args.as_of).await;
+            }
+            query.bind(&params)?
         }
         (None, Some(path), _) if path.as_os_str() == "-" => read_stdin()?,
         (None, Some(path), _) => std::fs::read_to_string(path).with_context(|| format!("cannot read SQL from {}", path.display()))?,
@@ -89,12 +99,41 @@ pub fn parse_params(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>
         .collect()
 }
 
-fn list_named() -> anyhow::Result<String> {
+/// A named query with a `max_rows` cap: one row more is asked for, and
+/// when it comes, the answer is cut at the cap and a note on standard
+/// error says how many rows there are in all (counted by a second query).
+async fn capped(lake: &Lake, query: &named::NamedQuery, mut params: BTreeMap<String, String>, format: OutputFormat, at: Option<AsOf>) -> anyhow::Result<()> {
+    let cap_text = match params.get(named::MAX_ROWS) {
+        Some(v) => v.clone(),
+        None => query.params.iter().find(|p| p.name == named::MAX_ROWS).map(|p| p.default.clone()).unwrap_or_default(),
+    };
+    query.bind(&params)?; // the caller's values are checked as given
+    let cap: usize = cap_text.parse().with_context(|| format!("{} must be a whole number", named::MAX_ROWS))?;
+    params.insert(named::MAX_ROWS.into(), (cap + 1).to_string());
+    let (ctx, _) = lake_context_at(lake, at, true).await?;
+    let (schema, mut batches) = run_checked(&ctx, lake, &query.bind(&params)?, Writes::Refused).await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows > cap {
+        batches = arrow::compute::concat_batches(&schema, &batches).map(|b| vec![b.slice(0, cap)])?;
+        params.insert(named::MAX_ROWS.into(), i64::MAX.to_string());
+        let count_sql = format!("SELECT COUNT(*) AS n FROM ({})", query.bind(&params)?);
+        let (_, counted) = run_checked(&ctx, lake, &count_sql, Writes::Refused).await?;
+        let total = counted.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>()).map_or(0, |a| a.value(0));
+        eprintln!("showing {cap} of {total} rows (raise {m}: --param {m}={total})", m = named::MAX_ROWS);
+    }
+    print!("{}", render(&schema, &batches, format.into()).context("cannot render result")?);
+    Ok(())
+}
+
+fn list_named(dir: Option<&std::path::Path>) -> anyhow::Result<String> {
     let mut out = String::new();
-    for q in named::builtin()? {
+    for q in named::all(dir)? {
         out.push_str(&format!("{}\n    {}\n", q.name, q.summary.split_once(": ").map(|(_, s)| s).unwrap_or(&q.summary)));
+        for line in &q.notes {
+            out.push_str(&format!("    {line}\n"));
+        }
         for p in &q.params {
-            out.push_str(&format!("    --param {}=<{}> (default {:?}) {}\n", p.name, format!("{:?}", p.kind).to_lowercase(), p.default, p.description));
+            out.push_str(&format!("    --param {}=<{}> (default {:?}) {}\n", p.name, p.kind.name(), p.default, p.description));
         }
     }
     Ok(out)
@@ -108,23 +147,34 @@ pub async fn query_text(lake: &Lake, sql: &str, format: OutputFormat, allow_writ
 /// [`query_text`] over the lake as of a version or a moment.
 pub async fn query_text_at(lake: &Lake, sql: &str, format: OutputFormat, allow_writes: bool, at: Option<AsOf>) -> anyhow::Result<String> {
     let (ctx, _) = lake_context_at(lake, at, true).await?;
-    let (schema, batches) = match run_sql_with(&ctx, sql, allow_writes).await {
-        Ok(r) => r,
+    let writes = if allow_writes { Writes::CopyOutside(lake) } else { Writes::Refused };
+    let (schema, batches) = run_checked(&ctx, lake, sql, writes).await?;
+    // The session caches every footer it read; freeing them is a few
+    // percent of a query, and the answer does not wait for it.
+    std::thread::spawn(move || drop(ctx));
+    render(&schema, &batches, format.into()).context("cannot render result")
+}
+
+/// Runs `sql`; a failure names the lake file that cannot be read, if any.
+async fn run_checked(ctx: &SessionContext, lake: &Lake, sql: &str, writes: Writes<'_>) -> anyhow::Result<(SchemaRef, Vec<RecordBatch>)> {
+    match run_sql_with(ctx, sql, writes).await {
+        Ok(r) => Ok(r),
         // Parquet errors name no file: find the one that cannot be read.
         Err(e) if e.to_string().contains("Parquet error") => match authlake_analytics::verify::find_unreadable(lake).await {
             Ok(Some(damage)) => anyhow::bail!("query failed: {damage}"),
             _ => anyhow::bail!("query failed: {e}"),
         },
         Err(e) => anyhow::bail!("query failed: {e}"),
-    };
-    // The session caches every footer it read; freeing them is a few
-    // percent of a query, and the answer does not wait for it.
-    std::thread::spawn(move || drop(ctx));
-    let format = match format {
-        OutputFormat::Table => Format::Table,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Ndjson => Format::Ndjson,
-        OutputFormat::Csv => Format::Csv,
-    };
-    render(&schema, &batches, format).context("cannot render result")
+    }
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Format {
+        match f {
+            OutputFormat::Table => Format::Table,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Ndjson => Format::Ndjson,
+            OutputFormat::Csv => Format::Csv,
+        }
+    }
 }

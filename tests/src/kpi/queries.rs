@@ -14,7 +14,8 @@ use crate::support::{authlake_ok, fixtures, root};
 /// Columns left out of golden files: they hold machine paths or ingest times.
 /// A subquery loses its order, so each wrapped query is ordered again.
 const VOLATILE: &[(&str, &str, &str)] = &[
-    ("auth_history", "source", "event_time, event_type, outcome, username, user_sub, ip_address"),
+    // Every column kept orders the rows: public samples share times and users.
+    ("auth_history", "source", "event_time, event_type, outcome, user_pool_id, client_id, username, user_sub, tenant_id, ip_address, country, auth_flow, mfa_method, risk_level, risk_decision, error_code, source_format"),
     ("kpi_catalogue", "ingest_lag_seconds", "window_start, user_pool_id, dimension_set, client_id"),
 ];
 
@@ -112,9 +113,22 @@ fn named_query_parameters_are_checked_and_used() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
     }
+    // A capped answer says it was cut, and by how much; an uncut one says nothing.
+    let cut = crate::support::authlake(&["query", "--lake", &lake, "--named", "auth_history", "--param", "user=traveller", "--param", "max_rows=1", "--format", "json"]);
+    assert!(cut.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&cut.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    let note = String::from_utf8_lossy(&cut.stderr);
+    assert!(note.contains("showing 1 of 2 rows (raise max_rows"), "{note}");
+    let whole = crate::support::authlake(&["query", "--lake", &lake, "--named", "auth_history", "--param", "user=traveller", "--param", "max_rows=2"]);
+    assert!(whole.status.success() && !String::from_utf8_lossy(&whole.stderr).contains("showing"));
     let list = authlake_ok(&["query", "--list-named"]);
     for name in ["credential_stuffing", "mfa_fatigue", "impossible_travel", "new_device_high_risk", "duplicate_identities", "auth_history", "kpi_catalogue"] {
         assert!(list.contains(name), "{name} not listed");
+    }
+    // The whole description: columns, notes, every parameter with its type and default.
+    for text in ["Columns: event_time", "Empty filters match everything", "--param max_rows=<int> (default \"1000\")", "--param since=<timestamp>"] {
+        assert!(list.contains(text), "--list-named lacks {text:?}:\n{list}");
     }
 }
 

@@ -90,7 +90,7 @@ async fn stale_files(lake: &Lake, kind: TableKind, live: &HashSet<String>) -> Re
 }
 
 /// Erases every row and dead letter of `user` (a username or a sub).
-pub async fn forget(lake: &Lake, user: &str, key: &ErasureKey, dry_run: bool) -> Result<Forgotten, MaintainError> {
+pub async fn forget(lake: &Lake, user: &str, key: &ErasureKey, allow_missing: bool, dry_run: bool) -> Result<Forgotten, MaintainError> {
     if user.trim().is_empty() {
         return Err(MaintainError::Invalid("--user must not be empty".into()));
     }
@@ -135,6 +135,10 @@ pub async fn forget(lake: &Lake, user: &str, key: &ErasureKey, dry_run: bool) ->
     f.change.files_removed = removed.len();
     f.change.partitions = partitions.len();
     f.files_deleted = removed.len() + stale.len();
+    // A misspelt name must not read as an erasure done.
+    if removed.is_empty() && stale.is_empty() && !allow_missing {
+        return Err(MaintainError::NoSuchSubject(user.to_string()));
+    }
     if dry_run {
         return Ok(f);
     }

@@ -35,6 +35,8 @@ pub enum MaintainError {
     Lake(#[from] LakeError),
     #[error("{0}")]
     Invalid(String),
+    #[error("no rows of {0:?} in the lake (events or dead letters): nothing erased, nothing recorded; check the name, or pass --allow-missing to record the erasure anyway (later ingests then drop the subject's rows)")]
+    NoSuchSubject(String),
     #[error(transparent)]
     Query(#[from] crate::QueryError),
     #[error(transparent)]
