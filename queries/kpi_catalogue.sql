@@ -7,6 +7,11 @@
 -- compromised_credential_detections, token_refreshes, token_refresh_successes, oversize_tokens,
 -- users_migrated (distinct users), users_bulk_imported, migration_failures, federation_links,
 -- events_ingested; and ingest_lag_seconds (largest ingest_time - event_time, seconds).
+-- Sign-ins end in a row of S (sign_in, federated_sign_in) or in an MFA answer (mfa_response):
+-- successes, failures and throttles count both; attempts count every row they count plus the
+-- rows of S still in progress, so attempts >= successes + failures + throttles everywhere.
+-- Completions count at most the window's challenges (an answer whose challenge fell in the
+-- window before is that window's), so challenges >= completions everywhere.
 -- param window interval = 1 hour: window length (tumbling windows from the epoch, UTC)
 -- param since timestamp = 1970-01-01: first window start (inclusive)
 -- param until timestamp = 2200-01-01: end of the last window (exclusive)
@@ -14,6 +19,7 @@ WITH e AS (
   SELECT date_bin(${window}, event_time, TIMESTAMP '1970-01-01T00:00:00Z') AS window_start,
          COALESCE(user_pool_id, 'unknown') AS user_pool_id, client_id, event_type, outcome,
          event_type IN ('sign_in', 'federated_sign_in') AS is_sign_in,
+         event_type IN ('sign_in', 'federated_sign_in', 'mfa_response') AS ends_sign_in,
          mfa_challenged, mfa_passed, risk_level, risk_decision, compromised_credentials, token_size_bytes,
          COALESCE(username, user_sub) AS user_key, event_time, ingest_time
   FROM events
@@ -22,12 +28,14 @@ WITH e AS (
 )
 SELECT window_start, user_pool_id, client_id,
        CASE WHEN grouping(client_id) = 1 THEN 'pool' ELSE 'pool_client' END AS dimension_set,
-       SUM(CASE WHEN is_sign_in THEN 1 ELSE 0 END) AS sign_in_attempts,
-       SUM(CASE WHEN (is_sign_in OR event_type = 'mfa_response') AND outcome = 'success' THEN 1 ELSE 0 END) AS sign_in_successes,
-       SUM(CASE WHEN is_sign_in AND outcome = 'failure' THEN 1 ELSE 0 END) AS sign_in_failures,
-       SUM(CASE WHEN is_sign_in AND outcome = 'throttled' THEN 1 ELSE 0 END) AS sign_in_throttles,
+       SUM(CASE WHEN ends_sign_in AND outcome IN ('success', 'failure', 'throttled') THEN 1
+                WHEN is_sign_in AND outcome = 'in_progress' THEN 1 ELSE 0 END) AS sign_in_attempts,
+       SUM(CASE WHEN ends_sign_in AND outcome = 'success' THEN 1 ELSE 0 END) AS sign_in_successes,
+       SUM(CASE WHEN ends_sign_in AND outcome = 'failure' THEN 1 ELSE 0 END) AS sign_in_failures,
+       SUM(CASE WHEN ends_sign_in AND outcome = 'throttled' THEN 1 ELSE 0 END) AS sign_in_throttles,
        SUM(CASE WHEN (is_sign_in AND mfa_challenged) OR event_type = 'mfa_challenge' THEN 1 ELSE 0 END) AS mfa_challenges,
-       SUM(CASE WHEN (is_sign_in AND mfa_challenged AND mfa_passed) OR (event_type = 'mfa_response' AND outcome = 'success') THEN 1 ELSE 0 END) AS mfa_completions,
+       LEAST(SUM(CASE WHEN (is_sign_in AND mfa_challenged AND mfa_passed) OR (event_type = 'mfa_response' AND outcome = 'success') THEN 1 ELSE 0 END),
+             SUM(CASE WHEN (is_sign_in AND mfa_challenged) OR event_type = 'mfa_challenge' THEN 1 ELSE 0 END)) AS mfa_completions,
        COUNT(*) AS requests,
        SUM(CASE WHEN outcome = 'throttled' THEN 1 ELSE 0 END) AS throttled_requests,
        SUM(CASE WHEN is_sign_in AND risk_level = 'high' THEN 1 ELSE 0 END) AS high_risk_sign_ins,

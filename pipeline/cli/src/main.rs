@@ -34,7 +34,8 @@ mod time;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let matches = exit::with_help(cli::Cli::command()).get_matches();
+    let metrics_help = format!("{}\n{}", kpi::definitions(), exit::Exit::help());
+    let matches = exit::with_help(cli::Cli::command()).mut_subcommand("metrics", |c| c.after_long_help(metrics_help)).get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

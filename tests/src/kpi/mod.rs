@@ -6,8 +6,10 @@
 //! - `queries`: named queries (golden files) and detections.
 //! - `push`: metrics pushed once, equal to DuckDB's counts; faults.
 //! - `delivery`: alarms, dashboards, backtests, the HTML report.
+//! - `invariants`: the counts add up in every window and dimension.
 
 mod delivery;
+mod invariants;
 mod push;
 mod queries;
 

@@ -19,10 +19,12 @@ con = duckdb.connect()
 con.execute("SET TimeZone='UTC'")
 rows = con.execute('''
   SELECT CAST(epoch(time_bucket(INTERVAL 1 hour, event_time)) AS BIGINT) AS w, coalesce(user_pool_id, 'unknown') AS pool,
-    count(*) FILTER (WHERE event_type IN ('sign_in','federated_sign_in')) AS SignInAttempts,
+    count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in','mfa_response') AND outcome IN ('success','failure','throttled'))
+                        OR (event_type IN ('sign_in','federated_sign_in') AND outcome = 'in_progress')) AS SignInAttempts,
     count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in') OR event_type = 'mfa_response') AND outcome = 'success') AS SignInSuccesses,
     count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in') AND mfa_challenged) OR event_type = 'mfa_challenge') AS MfaChallenges,
-    count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in') AND mfa_challenged AND mfa_passed) OR (event_type = 'mfa_response' AND outcome = 'success')) AS MfaCompletions,
+    least(count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in') AND mfa_challenged AND mfa_passed) OR (event_type = 'mfa_response' AND outcome = 'success')),
+          count(*) FILTER (WHERE (event_type IN ('sign_in','federated_sign_in') AND mfa_challenged) OR event_type = 'mfa_challenge')) AS MfaCompletions,
     count(*) FILTER (WHERE event_type IN ('sign_in','federated_sign_in') AND risk_level = 'high') AS HighRiskSignIns,
     count(*) FILTER (WHERE outcome = 'throttled') AS ThrottledRequests,
     count(*) AS Requests,

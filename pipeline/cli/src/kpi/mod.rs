@@ -88,6 +88,20 @@ fn lateness(given: Option<&str>) -> anyhow::Result<Duration> {
 }
 
 /// The catalogue options from flags and config.
+/// The metrics table of docs/metrics.md (the one place metrics are
+/// defined), as `metrics --help` shows it.
+pub fn definitions() -> String {
+    const DOC: &str = include_str!("../../../../docs/metrics.md");
+    let mut out = String::from("Metrics (definitions from docs/metrics.md; S = rows with event_type sign_in or federated_sign_in):\n");
+    for line in DOC.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        if let [name, unit, meaning] = cells.as_slice() {
+            out.push_str(&format!("  {} ({unit}): {}\n", name.replace('`', ""), meaning.replace('`', "")));
+        }
+    }
+    out
+}
+
 fn catalogue_options(args: &MetricsArgs, config: &MetricsConfig, now: DateTime<Utc>) -> anyhow::Result<CatalogueOptions> {
     let window = args.window.clone().or(config.window.clone()).unwrap_or_else(|| "1h".into());
     let window = Window::parse(&window).map_err(anyhow::Error::msg)?;
