@@ -16,7 +16,7 @@ async fn killed_and_restarted_ingest_leaves_each_record_once() {
     const EVENTS: u64 = 1_000_000;
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("traffic.ndjson");
-    let params = Params { events: EVENTS, days: 20, seed: 9, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2 };
+    let params = Params { events: EVENTS, days: 20, seed: 9, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2, incidents: true };
     generate(&params, &mut std::fs::File::create(&input).unwrap(), &mut |_| {}).unwrap();
     let lake = tmp.path().join("lake");
     let args = |extra: &[&str]| {

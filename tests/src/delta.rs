@@ -46,7 +46,7 @@ fn other_engines_read_the_table_at_every_version_and_the_log_names_no_one() {
     let mut after_first = Vec::new();
     for seed in 0..11u64 {
         let input = tmp.path().join(format!("traffic-{seed}.ndjson"));
-        let params = Params { events: 1_500, days: 4, seed: 100 + seed, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2 };
+        let params = Params { events: 1_500, days: 4, seed: 100 + seed, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2, incidents: true };
         generate(&params, &mut std::fs::File::create(&input).unwrap(), &mut |_| {}).unwrap();
         authlake_ok(&["ingest", "--from", &format!("file://{}", input.display()), "--lake", &lake, "--quiet"]);
         if seed == 0 {

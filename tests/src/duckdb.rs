@@ -10,7 +10,7 @@ use crate::support::{duckdb, fixtures, ingest, query_json};
 async fn duckdb_sees_the_same_table() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("traffic.ndjson");
-    let params = Params { events: 20_000, days: 10, seed: 3, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2 };
+    let params = Params { events: 20_000, days: 10, seed: 3, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2, incidents: true };
     generate(&params, &mut std::fs::File::create(&input).unwrap(), &mut |_| {}).unwrap();
     let lake = tmp.path().join("lake");
     ingest(&lake, &format!("file://{}", input.display()), Default::default()).await;

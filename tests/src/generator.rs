@@ -10,7 +10,7 @@ use crate::support::{ingest, query_json};
 async fn mixed_traffic_decodes_cleanly_with_its_incidents_and_migration() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("traffic.ndjson");
-    let params = Params { events: 60_000, days: 90, seed: 11, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2 };
+    let params = Params { events: 60_000, days: 90, seed: 11, end_ms: 1_764_201_600_000, format: Format::Mixed, threads: 2, incidents: true };
     let truth = generate(&params, &mut std::fs::File::create(&input).unwrap(), &mut |_| {}).unwrap();
     let lake = tmp.path().join("lake");
     let s = ingest(&lake, &format!("file://{}", input.display()), Default::default()).await;

@@ -57,6 +57,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         out: input.clone(),
         truth: Some(args.dir.join("truth.json")),
         threads: None,
+        no_incidents: false,
     };
     let truth = crate::generate::write(&gen)?;
 

@@ -34,6 +34,9 @@ pub struct GenerateArgs {
     /// Worker threads [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Quiet traffic: no injected incidents (for alarm baselines).
+    #[arg(long)]
+    pub no_incidents: bool,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
@@ -58,7 +61,7 @@ pub fn write(args: &GenerateArgs) -> anyhow::Result<Truth> {
         None => chrono::Utc::now().timestamp_millis(),
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let params = Params { events: args.events, days: args.days.max(1), seed: args.seed, end_ms, format, threads };
+    let params = Params { events: args.events, days: args.days.max(1), seed: args.seed, end_ms, format, threads, incidents: !args.no_incidents };
     let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(8 << 20, file);
     let tty = crate::logging::show_progress();

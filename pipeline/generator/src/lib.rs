@@ -37,6 +37,9 @@ pub struct Params {
     pub end_ms: i64,
     pub format: Format,
     pub threads: usize,
+    /// Inject the incidents (credential stuffing, MFA fatigue, impossible
+    /// travel); without them the traffic is quiet, for alarm baselines.
+    pub incidents: bool,
 }
 
 /// Ground truth of a generated run, for tests and the demo.
@@ -77,7 +80,7 @@ pub enum GenerateError {
 /// Writes `params.events` NDJSON lines to `out`; `progress` is called
 /// with the number of events written so far.
 pub fn generate(params: &Params, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<Truth, GenerateError> {
-    let plan = Plan::new(params.seed, params.events, params.days, params.end_ms);
+    let plan = Plan::new(params.seed, params.events, params.days, params.end_ms, params.incidents);
     let chunks = params.events.div_ceil(CHUNK);
     let threads = params.threads.max(1) as u64;
     // Generate round k+1 while round k is written: writing 10 GB is as
@@ -148,7 +151,7 @@ mod tests {
     use super::*;
 
     fn run(format: Format, threads: usize) -> Vec<u8> {
-        let p = Params { events: 5000, days: 30, seed: 7, end_ms: 1_764_000_000_000, format, threads };
+        let p = Params { events: 5000, days: 30, seed: 7, end_ms: 1_764_000_000_000, format, threads, incidents: true };
         let mut out = Vec::new();
         generate(&p, &mut out, &mut |_| {}).unwrap();
         out

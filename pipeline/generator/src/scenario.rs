@@ -84,7 +84,7 @@ pub const TRAVEL_USER: u64 = 7;
 pub const FATIGUE_USER: u64 = 11;
 
 impl Plan {
-    pub fn new(seed: u64, events: u64, days: u32, end_ms: i64) -> Self {
+    pub fn new(seed: u64, events: u64, days: u32, end_ms: i64, incidents: bool) -> Self {
         let span_ms = days.max(1) as i64 * 86_400_000;
         let users = (events / 20).clamp(50, 2_000_000);
         let legacy_users = (events / 50).max(10).min(users);
@@ -95,7 +95,7 @@ impl Plan {
         let lazy_room = window_end.saturating_sub(bulk);
         let lazy_stride = (lazy_room / lazy_users.max(1)).max(1);
         let block = |at: u64, len: u64| {
-            let len = len.min(events / 20);
+            let len = if incidents { len.min(events / 20) } else { 0 };
             let start = (events * at / 100).min(events.saturating_sub(len));
             (start, start + len)
         };

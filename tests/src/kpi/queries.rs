@@ -16,7 +16,6 @@ use crate::support::{authlake_ok, fixtures, root};
 const VOLATILE: &[(&str, &str, &str)] = &[
     // Every column kept orders the rows: public samples share times and users.
     ("auth_history", "source", "event_time, event_type, outcome, user_pool_id, client_id, username, user_sub, tenant_id, ip_address, country, auth_flow, mfa_method, risk_level, risk_decision, error_code, source_format"),
-    ("kpi_catalogue", "ingest_lag_seconds", "window_start, user_pool_id, dimension_set, client_id"),
 ];
 
 fn lake_of_fixtures(dir: &Path) -> String {

@@ -154,9 +154,11 @@ pub async fn run_alarms(args: AlarmsArgs) -> anyhow::Result<()> {
             } else {
                 for r in &results {
                     println!(
-                        "{}: fired {} times ({} of {} periods breaching, {} with data)",
+                        "{}: fired {} times, at most {} in one week of {} ({} of {} periods breaching, {} with data)",
                         r.name,
                         r.firings.len(),
+                        r.most_in_a_week(),
+                        r.firings_per_week.len(),
                         r.breaching_periods,
                         r.periods,
                         r.periods_with_data

@@ -31,6 +31,16 @@ pub struct Backtest {
     pub periods_with_data: usize,
     pub breaching_periods: usize,
     pub firings: Vec<Firing>,
+    /// Times it went to ALARM in each week of the range (weeks start on
+    /// the range's start), so noise reads as a rate.
+    pub firings_per_week: Vec<usize>,
+}
+
+impl Backtest {
+    /// The most times it went to ALARM in any one week.
+    pub fn most_in_a_week(&self) -> usize {
+        self.firings_per_week.iter().copied().max().unwrap_or(0)
+    }
 }
 
 /// Replays `alarm` over `[since, until)`.
@@ -54,7 +64,10 @@ pub async fn backtest(
     };
     // The metric per period, summed (or maximised) over the watched pools.
     let points = compute_with(ctx, &opts).await?;
-    let names = expr.identifiers();
+    let mut names = expr.identifiers();
+    if let Some((volume, _)) = alarm.volume()? {
+        names.push(volume);
+    }
     let mut values: BTreeMap<DateTime<Utc>, HashMap<String, f64>> = BTreeMap::new();
     for p in points {
         let pool = p.dimensions.iter().find(|(k, _)| k == "UserPoolId").map(|(_, v)| v.as_str());
@@ -74,7 +87,7 @@ pub async fn backtest(
     let mut series = Vec::new();
     let mut t = opts.since;
     while t < until {
-        let v = values.get(&t).and_then(|m| expr.eval(&|n| m.get(n).copied()));
+        let v = values.get(&t).and_then(|m| alarm.value(&expr, &|n| m.get(n).copied()));
         series.push((t, v));
         t += Duration::seconds(window.seconds);
     }
@@ -124,12 +137,25 @@ pub fn evaluate(alarm: &AlarmDef, series: &[(DateTime<Utc>, Option<f64>)]) -> Ba
         }
         firing = alarm_now;
     }
+    let week = Duration::days(7);
+    let weeks = match (series.first(), series.last()) {
+        (Some((first, _)), Some((last, _))) => ((*last - *first).num_seconds() / week.num_seconds() + 1) as usize,
+        _ => 0,
+    };
+    let mut firings_per_week = vec![0; weeks];
+    if let Some((first, _)) = series.first() {
+        for f in &firings {
+            let w = (((f.from - *first).num_seconds() / week.num_seconds()) as usize).min(weeks.saturating_sub(1));
+            firings_per_week[w] += 1;
+        }
+    }
     Backtest {
         name: alarm.name.clone(),
         periods: series.len(),
         periods_with_data: series.iter().filter(|(_, v)| v.is_some()).count(),
         breaching_periods,
         firings,
+        firings_per_week,
     }
 }
 
@@ -161,7 +187,40 @@ mod tests {
         assert_eq!(r.firings[0].until, Some(h(9)));
         assert_eq!(r.firings[0].worst, Some(0.0));
         assert_eq!(r.breaching_periods, 1);
+        assert_eq!(r.firings_per_week, vec![1]);
         let quiet: Vec<_> = (0..12).map(|i| (h(i), Some(10.0))).collect();
         assert!(evaluate(&a, &quiet).firings.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod volume_tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_below_the_minimum_volume_has_no_datapoint() {
+        let a: AlarmDef = toml::from_str(
+            r#"name = "ratio"
+               expression = "100 * SignInFailures / SignInAttempts"
+               comparison = ">"
+               threshold = 30
+               min_volume = 20
+               volume_metric = "SignInAttempts""#,
+        )
+        .unwrap();
+        let expr = a.expr().unwrap();
+        let get = |attempts: f64, failures: f64| move |n: &str| match n {
+            "SignInAttempts" => Some(attempts),
+            "SignInFailures" => Some(failures),
+            _ => None,
+        };
+        assert_eq!(a.value(&expr, &get(2.0, 1.0)), None, "1 failure of 2 sign-ins is no datapoint");
+        assert_eq!(a.value(&expr, &get(40.0, 20.0)), Some(50.0));
+        let bad: Result<AlarmDef, _> = toml::from_str(r#"name = "x"
+            metric = "SignInFailures"
+            comparison = ">"
+            threshold = 1
+            min_volume = 5"#);
+        assert!(bad.unwrap().volume().is_err(), "min_volume without volume_metric");
     }
 }

@@ -84,6 +84,13 @@ pub struct AlarmDef {
     pub missing_data: String,
     /// Watch this user pool only; default: all pools in the lake, summed.
     pub user_pool_id: Option<String>,
+    /// A rate alarm judges only periods with at least this much volume
+    /// (`volume_metric`): 1 failure out of 2 sign-ins is not an incident.
+    /// A period below it has no datapoint (metric math `IF`), which
+    /// `missing_data` then treats as declared.
+    pub min_volume: Option<f64>,
+    /// The count `min_volume` applies to, e.g. `SignInAttempts`.
+    pub volume_metric: Option<String>,
     /// Actions when it fires (overrides the file's `alarm_actions`).
     pub alarm_actions: Option<Vec<String>>,
 }
@@ -97,6 +104,27 @@ impl AlarmDef {
 
     pub fn window(&self) -> Result<Window, AlarmError> {
         Window::parse(&self.period).map_err(|reason| self.invalid(reason))
+    }
+
+    /// The minimum volume as (metric, least count), checked to name a count.
+    pub fn volume(&self) -> Result<Option<(String, f64)>, AlarmError> {
+        match (&self.volume_metric, self.min_volume) {
+            (None, None) => Ok(None),
+            (Some(m), Some(n)) if crate::metrics::catalogue::metric(m).is_some() => Ok(Some((m.clone(), n))),
+            (Some(m), Some(_)) => Err(self.invalid(format!("volume_metric {m:?} is not a catalogue metric"))),
+            _ => Err(self.invalid("min_volume and volume_metric go together")),
+        }
+    }
+
+    /// The rule's value from the period's metrics, none when the period
+    /// is below the minimum volume or the expression has no value.
+    pub fn value(&self, expr: &Expr, get: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+        if let Ok(Some((m, n))) = self.volume() {
+            if get(&m).unwrap_or(0.0) < n {
+                return None;
+            }
+        }
+        expr.eval(get)
     }
 
     pub fn datapoints(&self) -> u32 {
@@ -150,6 +178,7 @@ impl AlarmDef {
         if !self.threshold.is_finite() {
             return Err(self.invalid("threshold must be a number"));
         }
+        self.volume()?;
         self.window()?;
         Ok(())
     }

@@ -63,7 +63,13 @@ impl AlarmSpec {
             Some(p) => vec![p.clone()],
             None => pools.to_vec(),
         };
-        let names = expr.identifiers();
+        let mut names = expr.identifiers();
+        let volume = a.volume()?;
+        if let Some((m, _)) = &volume {
+            if !names.contains(m) {
+                names.push(m.clone());
+            }
+        }
         let dims_of = |name: &str, pool: &str| -> Vec<(String, String)> {
             if name == "DeadLetters" {
                 vec![]
@@ -72,7 +78,7 @@ impl AlarmSpec {
             }
         };
         let stat_of = |name: &str| metric(name).map(|m| m.statistic).unwrap_or(Statistic::Sum).name().to_string();
-        let target = if a.metric.is_some() && (pools.len() == 1 || names[0] == "DeadLetters") {
+        let target = if a.metric.is_some() && volume.is_none() && (pools.len() == 1 || names[0] == "DeadLetters") {
             let pool = pools.first().cloned().unwrap_or_default();
             Target::Metric { metric: names[0].clone(), dimensions: dims_of(&names[0], &pool), statistic: stat_of(&names[0]) }
         } else {
@@ -111,9 +117,16 @@ impl AlarmSpec {
                     pools.len()
                 )));
             }
+            let rename = |n: &str| aggregates.get(n).cloned().unwrap_or_else(|| n.to_string());
+            let rule = expr.rewrite(&rename);
+            // Below the minimum volume the period has no datapoint.
+            let rule = match &volume {
+                Some((m, n)) => format!("IF({} >= {n}, {rule})", rename(m)),
+                None => rule,
+            };
             queries.push(Query {
                 id: "e1".into(),
-                expression: Some(expr.rewrite(&|n| aggregates.get(n).cloned().unwrap_or_else(|| n.to_string()))),
+                expression: Some(rule),
                 metric: None,
                 dimensions: vec![],
                 stat: None,

@@ -84,10 +84,13 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{padding:3px 10
 
 /// Builds the report over the lake's session.
 pub async fn render_report(ctx: &SessionContext, opts: &ReportOptions) -> Result<String, DashboardError> {
+    // Sign-ins as the catalogue's SignInAttempts (docs/metrics.md), like
+    // each pool's section.
     let totals = rows(
         ctx,
         "SELECT COUNT(*) AS events, MIN(event_date) AS first_day, MAX(event_time) AS last_event,
-                SUM(CASE WHEN event_type IN ('sign_in','federated_sign_in') THEN 1 ELSE 0 END) AS sign_ins
+                SUM(CASE WHEN event_type IN ('sign_in','federated_sign_in','mfa_response') AND outcome IN ('success','failure','throttled') THEN 1
+                         WHEN event_type IN ('sign_in','federated_sign_in') AND outcome = 'in_progress' THEN 1 ELSE 0 END) AS sign_ins
          FROM events",
     )
     .await?;
