@@ -10,8 +10,8 @@
 -- Sign-ins end in a row of S (sign_in, federated_sign_in) or in an MFA answer (mfa_response):
 -- successes, failures and throttles count both; attempts count every row they count plus the
 -- rows of S still in progress, so attempts >= successes + failures + throttles everywhere.
--- Completions count at most the window's challenges (an answer whose challenge fell in the
--- window before is that window's), so challenges >= completions everywhere.
+-- Completions count at most the window's challenges (an answer in a later window than its
+-- challenge is not counted), so challenges >= completions everywhere.
 -- param window interval = 1 hour: window length (tumbling windows from the epoch, UTC)
 -- param since timestamp = 1970-01-01: first window start (inclusive)
 -- param until timestamp = 2200-01-01: end of the last window (exclusive)

@@ -324,6 +324,14 @@ fn every_tampering_fails_verification_with_exit_4() {
             let m: Value = serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
             std::fs::remove_file(d.join(m["files"][0]["path"].as_str().unwrap())).unwrap();
         })),
+        ("manifest deleted", Box::new(|d: &Path| std::fs::remove_file(d.join("manifest.json")).unwrap())),
+        ("signing key id replaced", Box::new(|d: &Path| edit_manifest(d, |m| {
+            if m.get("signature").is_some() {
+                m["signature"]["key_id"] = json!("0".repeat(64));
+            } else {
+                m["files"][0]["bytes"] = json!(1);
+            }
+        }))),
         ("signature algorithm renamed", Box::new(|d: &Path| edit_manifest(d, |m| {
             if m.get("signature").is_some() {
                 m["signature"]["algorithm"] = json!("none");
@@ -359,6 +367,7 @@ fn every_tampering_fails_verification_with_exit_4() {
     std::fs::write(&short, "too short").unwrap();
     assert_eq!(verify(&signed_hmac, &["--sign-key", &s(&short)]).status.code(), Some(2));
     assert_eq!(verify(&signed_ed, &["--public-key", &s(&private)]).status.code(), Some(2), "a private key is not a public key");
+    assert_eq!(verify(&signed_ed, &["--sign-key", &public_s]).status.code(), Some(2), "a public key is no HMAC key: anyone could sign with it");
     let help = authlake_ok(&["export", "verify", "--help"]);
     assert!(help.contains("Exit codes:") && help.contains("4  a check it ran failed"), "{help}");
 }

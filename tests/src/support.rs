@@ -74,13 +74,13 @@ pub async fn query_json(lake_dir: &Path, sql: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(&text).expect("json rows")
 }
 
-/// Every file under `dir`, recursively.
 /// The fixture files an ingest of `fixtures/` reads: the file source skips
 /// Markdown notes (`fixtures/real/SOURCES.md`) in a directory.
 pub fn fixture_files() -> Vec<PathBuf> {
     walk(&fixtures()).into_iter().filter(|p| p.extension().is_none_or(|e| e != "md")).collect()
 }
 
+/// Every file under `dir`, recursively.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {

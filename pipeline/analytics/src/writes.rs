@@ -7,6 +7,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use authlake_lake::{Lake, Location};
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::context::SQLOptions;
 use datafusion::sql::parser::{DFParser, Statement};
 
@@ -37,23 +38,30 @@ pub fn options(sql: &str, writes: Writes<'_>) -> Result<SQLOptions, QueryError> 
     Ok(read_only.with_allow_dml(true))
 }
 
-/// Why `target` is inside `lake`, if it is.
+/// Why `target` is inside `lake`, if it is. The target is read as the
+/// planner reads it (`ListingTableUrl::parse`: the scheme in any case,
+/// `%xx` escapes decoded, `..` resolved, relative to the working
+/// directory), and a local path through its symbolic links.
 fn inside_lake(target: &str, lake: &Lake) -> Option<String> {
-    let refuse = || Some(format!("COPY TO {target:?} writes inside the lake {}: copy to a path outside it", lake.display()));
+    let refuse = |why: &str| Some(format!("COPY TO {target:?} {why} the lake {}: copy to a path outside it", lake.display()));
+    let Ok(url) = ListingTableUrl::parse(target) else {
+        return refuse("cannot be told apart from");
+    };
+    let parts: Vec<String> = url.prefix().parts().map(|p| p.as_ref().to_string()).collect();
+    let store = url.object_store();
     match &lake.location {
         Location::S3 { bucket, prefix } => {
-            let t = target.strip_prefix("s3://")?;
-            let (b, key) = t.split_once('/').unwrap_or((t, ""));
-            let key = key.trim_start_matches('/');
-            let under = prefix.is_empty() || key == prefix || key.starts_with(&format!("{prefix}/"));
-            (b == bucket && under).then(refuse).flatten()
+            let same_bucket = store.as_str().trim_end_matches('/').eq_ignore_ascii_case(&format!("s3://{bucket}"));
+            let lake_parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
+            let under = parts.len() >= lake_parts.len() && parts.iter().zip(&lake_parts).all(|(a, b)| a == b);
+            (same_bucket && under).then(|| refuse("writes inside")).flatten()
         }
         Location::Local(root) => {
-            if target.contains("://") && !target.starts_with("file://") {
+            if url.scheme() != "file" {
                 return None; // another store: not this lake's directory
             }
-            let path = resolve(Path::new(target.strip_prefix("file://").unwrap_or(target)));
-            path.starts_with(root).then(refuse).flatten()
+            let path = resolve(&Path::new("/").join(parts.join("/")));
+            path.starts_with(root).then(|| refuse("writes inside")).flatten()
         }
     }
 }
@@ -98,9 +106,16 @@ mod tests {
         let writes = Writes::CopyOutside(&lake);
         let out = dir.path().join("out.parquet");
         assert!(options(&format!("COPY (SELECT 1) TO '{}'", out.display()), writes).is_ok());
-        for inside in [lake_dir.join("category=auth/x.parquet"), dir.path().join("out/../lake/x.parquet")] {
-            let err = options(&format!("COPY (SELECT 1) TO '{}'", inside.display()), writes).unwrap_err();
-            assert!(err.to_string().contains("inside the lake"), "{err}");
+        let lake_s = lake_dir.display().to_string();
+        for inside in [
+            format!("{lake_s}/category=auth/x.parquet"),
+            format!("{}/out/../lake/x.parquet", dir.path().display()),
+            format!("FILE://{lake_s}/x.parquet"),
+            format!("file:{lake_s}/x.parquet"),
+            format!("file://{lake_s}/%63ategory=auth/x.parquet"),
+        ] {
+            let err = options(&format!("COPY (SELECT 1) TO '{inside}'"), writes).unwrap_err();
+            assert!(err.to_string().contains("the lake"), "{inside}: {err}");
         }
         #[cfg(unix)]
         {
@@ -115,6 +130,8 @@ mod tests {
         let lake = Lake::open("s3://audit/auth", false).unwrap();
         assert!(inside_lake("s3://audit/auth/x.parquet", &lake).is_some());
         assert!(inside_lake("s3://audit/auth", &lake).is_some());
+        assert!(inside_lake("S3://audit/auth/x.parquet", &lake).is_some());
+        assert!(inside_lake("s3://audit/%61uth/x.parquet", &lake).is_some());
         assert!(inside_lake("s3://audit/authx/x.parquet", &lake).is_none());
         assert!(inside_lake("s3://other/auth/x.parquet", &lake).is_none());
     }

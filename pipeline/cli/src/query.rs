@@ -116,7 +116,9 @@ async fn capped(lake: &Lake, query: &named::NamedQuery, mut params: BTreeMap<Str
     if rows > cap {
         batches = arrow::compute::concat_batches(&schema, &batches).map(|b| vec![b.slice(0, cap)])?;
         params.insert(named::MAX_ROWS.into(), i64::MAX.to_string());
-        let count_sql = format!("SELECT COUNT(*) AS n FROM ({})", query.bind(&params)?);
+        // The query as a subquery: a trailing `;` or `--` comment must not end it.
+        let inner = query.bind(&params)?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM (\n{}\n)", inner.trim_end().trim_end_matches(';'));
         let (_, counted) = run_checked(&ctx, lake, &count_sql, Writes::Refused).await?;
         let total = counted.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>()).map_or(0, |a| a.value(0));
         eprintln!("showing {cap} of {total} rows (raise {m}: --param {m}={total})", m = named::MAX_ROWS);

@@ -108,7 +108,16 @@ pub struct Verified {
 /// signature, or a signature with no key, fails.
 pub fn verify(dir: &Path, key: Option<&VerifyingKey>) -> Result<Verified, VerifyError> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read(&path).map_err(|e| VerifyError::Io(path.clone(), e))?;
+    // An export directory without its manifest has been tampered with;
+    // a directory that cannot be read is an I/O failure.
+    std::fs::read_dir(dir).map_err(|e| VerifyError::Io(dir.to_path_buf(), e))?;
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(VerifyError::Mismatch(format!("{MANIFEST} is missing: nothing says what the export held")))
+        }
+        Err(e) => return Err(VerifyError::Io(path.clone(), e)),
+    };
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| VerifyError::Manifest(path.clone(), e.to_string()))?;
     let mut problems = Vec::new();
     let mut listed = BTreeSet::new();
@@ -149,7 +158,7 @@ pub fn verify(dir: &Path, key: Option<&VerifyingKey>) -> Result<Verified, Verify
     }
     let authenticity = match (&manifest.signature, key) {
         (Some(sig), Some(key)) => match key.check(sig, &manifest.signed_bytes()) {
-            Ok(()) => Authenticity::Signed { algorithm: sig.algorithm.clone(), key_id: sig.key_id.clone() },
+            Ok(()) => Authenticity::Signed { algorithm: sig.algorithm.clone(), key_id: key.key_id() },
             Err(e) => {
                 problems.push(e);
                 Authenticity::Unsigned

@@ -135,8 +135,9 @@ impl VerifyingKey {
     /// `verify --sign-key FILE`: the HMAC key the manifest was signed with.
     pub fn hmac_file(path: &Path) -> Result<Self, KeyError> {
         let bytes = std::fs::read(path).map_err(|e| KeyError::Io(path.to_path_buf(), e))?;
-        if pem(&bytes, "PRIVATE KEY").is_some() {
-            return Err(KeyError::Invalid(path.to_path_buf(), "an Ed25519 private key: check Ed25519 signatures with --public-key".into()));
+        // A public key is public: taken as an HMAC key, anyone could sign.
+        if is_pem(&bytes) {
+            return Err(KeyError::Invalid(path.to_path_buf(), "a PEM key is not an HMAC key: check Ed25519 signatures with --public-key".into()));
         }
         hmac_key(path, bytes).map(VerifyingKey::Hmac)
     }
@@ -148,11 +149,23 @@ impl VerifyingKey {
         }
     }
 
-    /// Checks `sig` over `message`: the algorithm must be this key's, and
-    /// the value must match.
+    /// Ed25519: the id of this public key (SHA-256 of its SPKI DER, hex).
+    pub fn key_id(&self) -> Option<String> {
+        match self {
+            VerifyingKey::Hmac(_) => None,
+            VerifyingKey::Ed25519(spki) => Some(key_id(spki)),
+        }
+    }
+
+    /// Checks `sig` over `message`: the algorithm must be this key's, the
+    /// key id (which the signature does not cover) this key's, and the
+    /// value must match.
     pub fn check(&self, sig: &Signature, message: &[u8]) -> Result<(), String> {
         if sig.algorithm != self.algorithm() {
             return Err(format!("the manifest is signed with {:?}, the key given is {}", sig.algorithm, self.algorithm()));
+        }
+        if sig.key_id.is_some() && sig.key_id != self.key_id() {
+            return Err("the manifest names another signing key than the one given".into());
         }
         let value = hex::decode(&sig.value).map_err(|_| "the signature is not hex".to_string())?;
         let ok = match self {
@@ -212,6 +225,10 @@ mod tests {
         public.check(&sig, b"manifest").unwrap();
         assert!(public.check(&sig, b"manifesT").is_err());
         assert!(VerifyingKey::public_key_file(&dir.path().join("k.pem")).is_err(), "a private key is not a public key");
+        assert!(VerifyingKey::hmac_file(&dir.path().join("k.pub")).is_err(), "a public key is no HMAC key: anyone could sign with it");
+        let mut renamed = sig.clone();
+        renamed.key_id = Some("00".repeat(32));
+        assert!(public.check(&renamed, b"manifest").is_err(), "a key id edited in the manifest");
         let hmac_key = VerifyingKey::hmac_file(&file(dir.path(), "h", &[7u8; 32])).unwrap();
         assert!(hmac_key.check(&sig, b"manifest").unwrap_err().contains("signed with"));
     }

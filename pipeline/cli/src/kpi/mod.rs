@@ -87,7 +87,6 @@ fn lateness(given: Option<&str>) -> anyhow::Result<Duration> {
     }
 }
 
-/// The catalogue options from flags and config.
 /// The metrics table of docs/metrics.md (the one place metrics are
 /// defined), as `metrics --help` shows it.
 pub fn definitions() -> String {
@@ -102,6 +101,7 @@ pub fn definitions() -> String {
     out
 }
 
+/// The catalogue options from flags and config.
 fn catalogue_options(args: &MetricsArgs, config: &MetricsConfig, now: DateTime<Utc>) -> anyhow::Result<CatalogueOptions> {
     let window = args.window.clone().or(config.window.clone()).unwrap_or_else(|| "1h".into());
     let window = Window::parse(&window).map_err(anyhow::Error::msg)?;

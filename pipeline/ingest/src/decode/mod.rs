@@ -371,9 +371,10 @@ impl<'a, 'b> Walk<'a, 'b> {
 /// message whose body (the message, or what follows a tab in it, as after
 /// the `<time>\t<request id>\t<level>\t` prefix Lambda runtimes add) is
 /// JSON, or starts with `{`, is a record: decoded, or else dead-lettered.
-/// Any other message is a line of text the function or its runtime logged
-/// (`START`/`END`/`REPORT`, `[ERROR] ...`, a stack trace), not an event:
-/// skipped and counted.
+/// So is JSON after a label (`Received event: {...}`, as trigger functions
+/// log their event). Any other message is a line of text the function or
+/// its runtime logged (`START`/`END`/`REPORT`, `[ERROR] ...`, a stack
+/// trace), not an event: skipped and counted.
 enum LogMessage {
     Json(Value),
     Text,
@@ -389,6 +390,11 @@ fn log_message_json(m: &str) -> LogMessage {
             Ok(v @ (Value::Object(_) | Value::Array(_))) => return LogMessage::Json(v),
             Err(e) if body.starts_with('{') => broken = broken.or(Some(e)),
             _ => {}
+        }
+        if let Some(i) = body.find('{').filter(|i| *i > 0) {
+            if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&body[i..]) {
+                return LogMessage::Json(v);
+            }
         }
     }
     broken.map_or(LogMessage::Text, LogMessage::Invalid)

@@ -147,7 +147,9 @@ fn cloudwatch_logs_payloads_use_log_event_time() {
         {"id": "2", "timestamp": 1_700_000_000_001i64, "message": "{\"triggerSource\": \"cut"},
         {"id": "3", "timestamp": 1_700_000_000_002i64, "message": "[ERROR] Runtime.HandlerNotFound: index.handler"},
         {"id": "4", "timestamp": 1_700_000_000_003i64, "message": "REPORT RequestId: 1\tDuration: 2 ms"},
-        {"id": "5", "timestamp": 1_700_000_000_004i64, "message": format!("2024-01-01T00:00:00Z\tid\tINFO\t{inner}")}]});
+        {"id": "5", "timestamp": 1_700_000_000_004i64, "message": format!("2024-01-01T00:00:00Z\tid\tINFO\t{inner}")},
+        {"id": "6", "timestamp": 1_700_000_000_005i64, "message": format!("2024-01-01T00:00:00Z\tid\tINFO\tReceived event: {inner}")},
+        {"id": "7", "timestamp": 1_700_000_000_006i64, "message": "[ERROR] KeyError: {'userName'}"}]});
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, payload.to_string().as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
@@ -157,12 +159,12 @@ fn cloudwatch_logs_payloads_use_log_event_time() {
     let d = decode_payload(&bytes, &ctx);
     // One rule: JSON (after a Lambda prefix or not) is a record, a cut
     // record is a dead letter, lines of text are skipped.
-    assert_eq!(d.events.len(), 2);
+    assert_eq!(d.events.len(), 3);
     assert_eq!((d.events[0].event_time, d.events[0].event_time_source.as_str()), (1_700_000_000_000_000, "log_event"));
-    assert_eq!(d.events[1].source, "file:/t/x@5#4");
+    assert_eq!((d.events[1].source.as_str(), d.events[2].source.as_str()), ("file:/t/x@5#4", "file:/t/x@5#5"));
     assert_eq!(d.dead_letters.len(), 1);
     assert_eq!(d.dead_letters[0].source, "file:/t/x@5#1");
-    assert_eq!(d.skipped, 2);
+    assert_eq!(d.skipped, 3);
     let control = json!({"messageType": "CONTROL_MESSAGE", "logEvents": []});
     assert_eq!(decode(&control).skipped, 1);
 }

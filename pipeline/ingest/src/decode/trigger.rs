@@ -96,7 +96,8 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
         }
         // The custom-auth triggers and PreAuthentication are steps of one
         // sign-in: only DefineAuthChallenge decides it (tokens issued or
-        // authentication failed); a wrong answer fails that step.
+        // authentication failed), so a wrong answer is not a failed
+        // sign-in of its own (the answer's verdict stays in `raw`).
         "PreAuthentication" => {
             e.event_type = EventType::SignIn.into();
             e.outcome = Some(Outcome::InProgress.into());
@@ -122,10 +123,7 @@ pub(crate) fn normalize(rec: &Record<'_>) -> Normalized {
         "VerifyAuthChallengeResponse" => {
             e.event_type = EventType::SignIn.into();
             e.challenge_name = Some("CUSTOM_CHALLENGE".into());
-            e.outcome = Some(match flag(at(v, &["response", "answerCorrect"])) {
-                Some(false) => Outcome::Failure,
-                _ => Outcome::InProgress,
-            }.into());
+            e.outcome = Some(Outcome::InProgress.into());
         }
         _ => {
             // CustomMessage, custom senders, ...: hooks, not sign-in steps.

@@ -82,6 +82,7 @@ pub async fn backtest(
             (true, _) => p.value,
             (false, Statistic::Sum) => *slot + p.value,
             (false, Statistic::Maximum) => slot.max(p.value),
+            (false, Statistic::Minimum) => slot.min(p.value),
         };
     }
     let mut series = Vec::new();

@@ -106,6 +106,7 @@ impl AlarmSpec {
                 let agg = match (ids.len(), stat_of(name).as_str()) {
                     (1, _) => ids[0].clone(),
                     (_, "Maximum") => format!("MAX([{}])", ids.join(", ")),
+                    (_, "Minimum") => format!("MIN([{}])", ids.join(", ")),
                     _ => format!("SUM([{}])", ids.join(", ")),
                 };
                 aggregates.insert(name.clone(), agg);

@@ -30,6 +30,9 @@ pub enum Unit {
 pub enum Statistic {
     Sum,
     Maximum,
+    /// The smallest: `IngestLagSeconds` (the freshest event read), so one
+    /// pool's backfill does not hide that the others are live.
+    Minimum,
 }
 
 impl Statistic {
@@ -37,6 +40,7 @@ impl Statistic {
         match self {
             Self::Sum => "Sum",
             Self::Maximum => "Maximum",
+            Self::Minimum => "Minimum",
         }
     }
 }
@@ -95,7 +99,7 @@ pub const CATALOGUE: &[MetricDef] = &[
     count("MigrationFailures", "migration_failures"),
     count("FederationLinks", "federation_links"),
     count("EventsIngested", "events_ingested"),
-    MetricDef { name: "IngestLagSeconds", unit: Unit::Seconds, statistic: Statistic::Maximum, source: Source::Special },
+    MetricDef { name: "IngestLagSeconds", unit: Unit::Seconds, statistic: Statistic::Minimum, source: Source::Special },
     rate("SignInSuccessRate", &["SignInSuccesses"], &["SignInSuccesses", "SignInFailures", "SignInThrottles"]),
     rate("MfaCompletionRate", &["MfaCompletions"], &["MfaChallenges"]),
     rate("ThrottleRate", &["ThrottledRequests"], &["Requests"]),
