@@ -131,16 +131,17 @@ pub fn verify(dir: &Path, key: Option<&VerifyingKey>) -> Result<Verified, Verify
             problems.push(format!("{}: listed twice", f.path));
             continue;
         }
-        let file = dir.join(&f.path);
-        match sha256_file(&file) {
-            Ok((sha, bytes)) if sha == f.sha256 && bytes == f.bytes => {}
-            Ok((sha, bytes)) => problems.push(format!("{}: sha256 {sha} ({bytes} bytes), manifest says {} ({} bytes)", f.path, f.sha256, f.bytes)),
+        let d = match read_once(&dir.join(&f.path)) {
+            Ok(d) => d,
             Err(e) => {
                 problems.push(format!("{}: {e}", f.path));
                 continue;
             }
+        };
+        if d.sha256 != f.sha256 || d.bytes != f.bytes {
+            problems.push(format!("{}: sha256 {} ({} bytes), manifest says {} ({} bytes)", f.path, d.sha256, d.bytes, f.sha256, f.bytes));
         }
-        match count_rows(&file) {
+        match d.rows {
             Ok(n) => {
                 counted += n;
                 if n != f.rows {
@@ -188,27 +189,65 @@ fn is_inside(rel: &str) -> bool {
     !rel.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// Rows in one exported file, counted from the file: the Parquet footer,
-/// CSV records after the header, or non-empty JSON lines.
-fn count_rows(path: &Path) -> Result<u64, String> {
+/// What one read of an exported file finds.
+struct FileDigest {
+    sha256: String,
+    bytes: u64,
+    /// Rows counted from the file, or why they cannot be.
+    rows: Result<u64, String>,
+}
+
+/// Hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// A file's SHA-256, size and rows: the Parquet footer (read apart: it
+/// is at the end), else CSV records after the header or non-empty JSON
+/// lines, counted in the same pass that hashes the file, so a large
+/// export is read once.
+fn read_once(path: &Path) -> std::io::Result<FileDigest> {
     let name = path.to_string_lossy();
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     if name.ends_with(".parquet") {
         use parquet::file::reader::{FileReader, SerializedFileReader};
-        let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
-        return u64::try_from(reader.metadata().file_metadata().num_rows()).map_err(|e| e.to_string());
+        let (sha256, bytes) = sha256_file(path)?;
+        let rows = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
+            let reader = SerializedFileReader::new(f).map_err(|e| e.to_string())?;
+            u64::try_from(reader.metadata().file_metadata().num_rows()).map_err(|e| e.to_string())
+        });
+        return Ok(FileDigest { sha256, bytes, rows });
     }
-    if name.ends_with(".csv") {
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
-        let mut n = 0u64;
-        for record in reader.byte_records() {
-            record.map_err(|e| e.to_string())?;
-            n += 1;
-        }
-        return Ok(n);
-    }
+    let mut input = Hashing { inner: std::fs::File::open(path)?, hasher: Sha256::new(), bytes: 0 };
+    let rows = if name.ends_with(".csv") { csv_records(&mut input) } else { json_lines(&mut input) };
+    // What a parse error left unread still counts in the digest.
+    std::io::copy(&mut input, &mut std::io::sink())?;
+    Ok(FileDigest { sha256: hex::encode(input.hasher.finalize()), bytes: input.bytes, rows })
+}
+
+fn csv_records(input: impl std::io::Read) -> Result<u64, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
     let mut n = 0u64;
-    for line in std::io::BufReader::new(file).split(b'\n') {
+    for record in reader.byte_records() {
+        record.map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn json_lines(input: impl std::io::Read) -> Result<u64, String> {
+    let mut n = 0u64;
+    for line in std::io::BufReader::new(input).split(b'\n') {
         let line = line.map_err(|e| e.to_string())?;
         if line.iter().any(|b| !b.is_ascii_whitespace()) {
             n += 1;

@@ -118,9 +118,11 @@ impl AlarmDef {
 
     /// The rule's value from the period's metrics, none when the period
     /// is below the minimum volume or the expression has no value.
+    /// Runs per period of a backtest: reads the fields [`Self::volume`]
+    /// checked when the file was loaded, without copying them.
     pub fn value(&self, expr: &Expr, get: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
-        if let Ok(Some((m, n))) = self.volume() {
-            if get(&m).unwrap_or(0.0) < n {
+        if let (Some(m), Some(n)) = (self.volume_metric.as_deref(), self.min_volume) {
+            if get(m).unwrap_or(0.0) < n {
                 return None;
             }
         }
