@@ -152,6 +152,16 @@ con.execute(\"\"\"COPY (SELECT *, {CATEGORY} AS category, CAST(event_time AS DAT
 """))
     steps.append(step("ingest NDJSON -> partitioned Parquet", rows, a, d))
 
+    # What exactly once per event costs: the same ingest with the dedupe
+    # window off, in this run. The "duckdb" columns of this step are
+    # authlake without dedupe (a ratio under 1 is the cost).
+    if "--dedupe-window" in subprocess.run([args.authlake, "ingest", "--help"], capture_output=True, text=True).stdout:
+        lake_off = os.path.join(work, "lake-no-dedupe")
+        os.sync()
+        off = measure([args.authlake, "ingest", "--from", "file://" + data, "--lake", lake_off, "--quiet", "--dedupe-window", "0s"])
+        steps.append(step("ingest with dedupe (peer: dedupe off)", rows, a, off))
+        shutil.rmtree(lake_off, ignore_errors=True)
+
     # KPI queries over the same Parquet files (authlake's lake). Dirty
     # pages of both ingests are flushed first, so their writeback does not
     # land on whichever tool queries first, and the two tools take turns

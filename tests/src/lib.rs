@@ -10,11 +10,16 @@
 //! - `lake`: files → lake → SQL, re-run idempotency, dead letters, paths.
 //! - `crash`: SIGKILL at 20 moments of a file ingest, restart, exactly once;
 //!   `crash_loop` is the loop (and the between-kills checks) every source uses.
+//! - `dedupe`: exactly once per event: copies, other delivery paths and
+//!   re-deliveries add nothing; repeats within one object stay.
 //! - `secrets`: no secret from the fixtures anywhere in what was written.
 //! - `duckdb`: DuckDB reads the lake's Parquet and sees the same rows.
 //! - `generator`: the generator's traffic decodes cleanly and has its shape.
 //! - `s3`: the lake on S3 (moto): same rows, racing commits (in-process and
 //!   two processes), writers killed mid-upload.
+//! - `s3_source`: S3 as a source (moto): CloudTrail, log-export and
+//!   CloudWatch Logs delivery layouts, a follower, a kill mid-object, and
+//!   the same records by other paths adding nothing.
 //! - `hostile`: huge, deep, broken, out-of-range and path-like records
 //!   through `authlake ingest` and an export.
 //! - `faults`: a full disk (tmpfs) under an ingest; truncated, deleted and
@@ -42,6 +47,8 @@ mod crash;
 #[cfg(test)]
 mod crash_loop;
 #[cfg(test)]
+mod dedupe;
+#[cfg(test)]
 mod delta;
 #[cfg(test)]
 mod maintain;
@@ -67,6 +74,8 @@ mod lake;
 mod real;
 #[cfg(test)]
 mod s3;
+#[cfg(test)]
+mod s3_source;
 #[cfg(test)]
 mod secrets;
 pub mod support;

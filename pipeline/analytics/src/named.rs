@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("auth_history", include_str!("../../../queries/auth_history.sql")),
     ("credential_stuffing", include_str!("../../../queries/credential_stuffing.sql")),
     ("duplicate_identities", include_str!("../../../queries/duplicate_identities.sql")),
+    ("duplicates", include_str!("../../../queries/duplicates.sql")),
     ("events_by_type", include_str!("../../../queries/events_by_type.sql")),
     ("impossible_travel", include_str!("../../../queries/impossible_travel.sql")),
     ("kpi_catalogue", include_str!("../../../queries/kpi_catalogue.sql")),

@@ -80,6 +80,9 @@ pub struct IngestConfig {
     pub target_file_size: Option<String>,
     /// Memory for buffered data before a commit is forced, e.g. `256MiB`.
     pub max_buffer: Option<String>,
+    /// Drop a row whose `event_id` the lake holds with an `event_time`
+    /// this close, e.g. `7d`; `0s` turns it off.
+    pub dedupe_window: Option<String>,
 }
 
 /// Reads the config file: the given path (must exist) or `./authlake.toml`
@@ -138,8 +141,13 @@ pub fn check(path: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// Parses `90s`, `5m`, `1h`, `7d`, `500ms`. A number without a unit is
-/// refused (is `--keep 20` twenty days or twenty seconds?), except 0.
+/// refused (is `--keep 20` twenty days or twenty seconds?), except 0. A
+/// bad value is a usage error (exit 2).
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
+    duration_of(s).exit_code(Exit::Usage)
+}
+
+fn duration_of(s: &str) -> anyhow::Result<std::time::Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
     let n: f64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
@@ -156,8 +164,13 @@ pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
-/// Parses `128MiB`, `1GiB`, `500KB`, `1048576`.
+/// Parses `128MiB`, `1GiB`, `500KB`, `1048576`; a bad value is a usage
+/// error (exit 2).
 pub fn parse_size(s: &str) -> anyhow::Result<u64> {
+    size_of(s).exit_code(Exit::Usage)
+}
+
+fn size_of(s: &str) -> anyhow::Result<u64> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
     let n: f64 = num.parse().with_context(|| format!("invalid size {s:?}"))?;

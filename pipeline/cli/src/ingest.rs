@@ -18,7 +18,9 @@ use crate::exit::{coded, Exit};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Source: file://PATH (a file, a directory or a glob; NDJSON, JSON, JSON arrays, .gz).
+    /// Source: file://PATH (a file, a directory or a glob; NDJSON, JSON, JSON arrays, .gz),
+    /// s3://BUCKET/PREFIX (the objects under it, oldest first), kafka://BROKERS/TOPIC or
+    /// kinesis://STREAM.
     #[arg(long)]
     pub from: Option<String>,
     /// Lake: a directory or s3://bucket/prefix (created if missing).
@@ -45,6 +47,11 @@ pub struct IngestArgs {
     /// Memory for buffered data before a commit is forced [default: 256MiB].
     #[arg(long)]
     pub max_buffer: Option<String>,
+    /// Drop a row whose event_id the lake (or this run) already holds with
+    /// an event_time this close: the same event delivered twice, by another
+    /// path or in a copied file [default: 7d]. 0s turns it off.
+    #[arg(long, value_name = "DURATION")]
+    pub dedupe_window: Option<String>,
     /// Writer id (names the staging area); defaults to one derived from the source.
     #[arg(long)]
     pub writer_id: Option<String>,
@@ -56,6 +63,15 @@ pub struct IngestArgs {
     /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
     #[arg(long)]
     pub follow: bool,
+    /// S3: how often a follower lists the prefix for new objects [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+    /// S3: how long an object may appear after objects S3 dates later (a
+    /// multipart upload is dated by its start); objects this recent are
+    /// read again after a restart and their rows dropped as duplicates
+    /// [default: 15m].
+    #[arg(long, value_name = "DURATION")]
+    pub lateness: Option<String>,
     /// Kafka consumer group [default: authlake, or [kafka] group].
     #[arg(long)]
     pub group: Option<String>,
@@ -128,6 +144,9 @@ pub async fn run(
     if let Some(s) = args.max_buffer.or(cfg.max_buffer.clone()) {
         opts.max_buffer_bytes = parse_size(&s)?;
     }
+    if let Some(s) = args.dedupe_window.or(cfg.dedupe_window.clone()) {
+        opts.dedupe_window = Some(parse_duration(&s)?);
+    }
     // Resolve the source before anything is opened or started.
     let source = if from.starts_with("kinesis://") {
         let spec = authlake_kinesis::source::KinesisSpec::parse(&from).map_err(anyhow::Error::msg)?;
@@ -180,9 +199,23 @@ pub async fn run(
             format!("kafka-{}-{}", &sha256_hex(format!("{}{:?}", kopts.group_id(), spec.topics).as_bytes())[..8], std::process::id())
         });
         Source::Kafka(spec, kopts)
+    } else if from.starts_with("s3://") {
+        let spec = authlake_ingest::source::s3::S3Spec::parse(&from).map_err(anyhow::Error::msg)?;
+        if opts.dedupe_window.is_none_or(|w| w.is_zero()) {
+            return Err(crate::exit::coded(crate::exit::Exit::Usage, "an s3:// source needs --dedupe-window: objects read again after a restart are dropped by it"));
+        }
+        let mut sopts = authlake_ingest::source::s3::S3Options { follow: args.follow, ..Default::default() };
+        if let Some(s) = &args.poll_interval {
+            sopts.poll_interval = parse_duration(s)?;
+        }
+        if let Some(s) = &args.lateness {
+            sopts.lateness = parse_duration(s)?;
+        }
+        opts.writer_id = args.writer_id.unwrap_or_else(|| format!("s3-{}", &sha256_hex(spec.position_key().as_bytes())[..12]));
+        Source::S3(spec, sopts)
     } else {
         if args.follow {
-            bail!("--follow applies to stream sources (kafka://, kinesis://); a file:// source is read to its end");
+            bail!("--follow applies to stream sources (s3://, kafka://, kinesis://); a file:// source is read to its end");
         }
         opts.writer_id = args.writer_id.unwrap_or_else(|| format!("file-{}", &sha256_hex(from.as_bytes())[..12]));
         Source::Files(file::resolve(&from)?)
@@ -204,9 +237,16 @@ pub async fn run(
             let progress = Arc::new(Progress::default());
             authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?
         }
+        Source::S3(spec, sopts) => {
+            let progress = Arc::new(Progress::default());
+            authlake_ingest::run_s3(&lake, &spec, &sopts, &opts, progress, shutdown).await.with_context(|| format!("ingest {} into {}", spec.url(), lake.display()))?
+        }
         Source::Files(files) => ingest_files(&lake, files, &opts, shutdown).await?,
     };
     println!("{}", summary_line(&summary, &lake));
+    if !summary.not_records.is_empty() {
+        println!("{}", not_records_line(&summary.not_records));
+    }
     if let Some(p) = pusher {
         p.finish().await;
     }
@@ -222,6 +262,7 @@ pub async fn run(
 /// A resolved `--from`.
 enum Source {
     Files(Vec<std::path::PathBuf>),
+    S3(authlake_ingest::source::s3::S3Spec, authlake_ingest::source::s3::S3Options),
     Kafka(authlake_kafka::KafkaSpec, authlake_kafka::KafkaOptions),
     Kinesis(authlake_kinesis::source::KinesisSpec, authlake_kinesis::source::KinesisOptions),
 }
@@ -261,6 +302,16 @@ pub async fn ingest_files(
     result.with_context(|| format!("ingest into {}", lake.display()))
 }
 
+/// One line naming the files skipped as holding no records.
+fn not_records_line(files: &[String]) -> String {
+    const NAMED: usize = 5;
+    let mut line = format!("skipped {} file(s) that hold no records (neither JSON nor gzip): {}", files.len(), files[..files.len().min(NAMED)].join(", "));
+    if files.len() > NAMED {
+        line.push_str(&format!(" and {} more", files.len() - NAMED));
+    }
+    line
+}
+
 pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
     let mut line = format!(
         "ingested {} events, {} dead letters, {} skipped, {} files in {} commits, {:.2}s -> {}",
@@ -272,6 +323,9 @@ pub fn summary_line(s: &IngestSummary, lake: &Lake) -> String {
         s.elapsed.as_secs_f64(),
         lake.display()
     );
+    if s.duplicates > 0 {
+        line.push_str(&format!(" ({} duplicates dropped)", s.duplicates));
+    }
     if s.erased > 0 {
         line.push_str(&format!(" ({} rows of erased subjects dropped)", s.erased));
     }

@@ -1,7 +1,8 @@
 //! Source positions and stable ids for records that carry none.
 //!
 //! A position is rendered into the `source` column as
-//! `file:<path>@<byte offset>[#<n>]`, `kafka:<topic>/<partition>@<offset>[#<n>]`
+//! `file:<path>@<byte offset>[#<n>]` (`s3://<bucket>/<key>@<byte offset>[#<n>]`
+//! for an S3 object), `kafka:<topic>/<partition>@<offset>[#<n>]`
 //! or `kinesis:<stream>/<shard>@<seq>[#<n>]`, where `#<n>` is the index of the
 //! record inside a payload that holds several.
 
@@ -37,7 +38,10 @@ impl PayloadPosition {
         out.clear();
         match self {
             Self::File { path, offset } => {
-                out.push_str("file:");
+                // An S3 object read as a file is named by its URL.
+                if !path.starts_with("s3://") {
+                    out.push_str("file:");
+                }
                 out.push_str(path);
                 out.push('@');
                 push_decimal(out, *offset);
@@ -80,16 +84,42 @@ fn push_signed(out: &mut String, n: i64) {
     push_decimal(out, n.unsigned_abs());
 }
 
-/// A stable id for a record without one of its own: the same bytes at the
-/// same position give the same id on a replay, while two identical records
-/// at two positions stay two ids.
-pub fn derived_event_id(bytes: &[u8], source: &str) -> String {
+/// Derived ids start with this (ids of lakes written before content ids,
+/// derived from the position, start with `al-`).
+pub const CONTENT_ID_PREFIX: &str = "ac-";
+
+/// The id of a record without one of its own (docs/columns.md): a hash of
+/// the record's text and, where there is one, its CloudWatch Logs event id,
+/// so the same record has the same id whichever path, object or position
+/// delivers it. Identical records in one object are told apart by
+/// [`nth_occurrence`].
+pub fn content_event_id(record: &[u8], log_event_id: Option<&str>) -> String {
     let mut h = Sha256::new();
-    h.update(source.as_bytes());
-    h.update([0u8]);
-    h.update(bytes);
+    h.update(record);
+    if let Some(id) = log_event_id {
+        h.update([0u8]);
+        h.update(id.as_bytes());
+    }
     let digest = h.finalize();
-    format!("al-{}", hex::encode(&digest[..16]))
+    format!("{CONTENT_ID_PREFIX}{}", hex::encode(&digest[..16]))
+}
+
+/// The id of the `n`th repeat (from 1) of an identical record within one
+/// object: the first keeps its content id. The base stays readable in it
+/// ([`occurrence_of`]), so a resumed ingest can count what is in.
+pub fn nth_occurrence(base: &str, n: u32) -> String {
+    format!("{base}.{n}")
+}
+
+/// A content id's base and occurrence (0 for the first); `None` for any
+/// other id.
+pub fn occurrence_of(id: &str) -> Option<(&str, u32)> {
+    let rest = id.strip_prefix(CONTENT_ID_PREFIX)?;
+    match rest.split_once('.') {
+        None if rest.len() == 32 => Some((id, 0)),
+        Some((hash, n)) if hash.len() == 32 => Some((&id[..CONTENT_ID_PREFIX.len() + 32], n.parse().ok()?)),
+        _ => None,
+    }
 }
 
 /// SHA-256 of bytes as lowercase hex.
@@ -117,10 +147,15 @@ mod tests {
     }
 
     #[test]
-    fn derived_ids_depend_on_bytes_and_position() {
-        let a = derived_event_id(b"{}", "file:x@0");
-        assert_eq!(a, derived_event_id(b"{}", "file:x@0"));
-        assert_ne!(a, derived_event_id(b"{}", "file:x@2"));
-        assert_ne!(a, derived_event_id(b"{ }", "file:x@0"));
+    fn content_ids_depend_on_the_record_and_its_log_event_only() {
+        let a = content_event_id(b"{}", None);
+        assert_eq!(a, content_event_id(b"{}", None), "the same record, the same id");
+        assert_ne!(a, content_event_id(b"{ }", None));
+        assert_ne!(a, content_event_id(b"{}", Some("3719")), "two log events of the same message");
+        assert_eq!(occurrence_of(&a), Some((a.as_str(), 0)));
+        let third = nth_occurrence(&a, 2);
+        assert_eq!(occurrence_of(&third), Some((a.as_str(), 2)));
+        assert_eq!(occurrence_of("al-0123"), None);
+        assert_eq!(occurrence_of("ac-short"), None);
     }
 }

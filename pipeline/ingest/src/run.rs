@@ -19,11 +19,14 @@ use crate::decode::Defaults;
 use authlake_lake::erasures::{Erased, ErasureKey};
 use authlake_lake::positions::Shape;
 use authlake_lake::recover::{recover, Recovery};
+use authlake_lake::commit::LakeState;
 use authlake_lake::{Commit, CommitLog, CommitStats, Operation};
+use crate::dedupe::Dedupe;
+use crate::occurrence::Occurrences;
 use authlake_lake::{Lake, LakeError};
 use crate::sink::{FileTargets, Sink};
 use authlake_lake::Checkpoint;
-use crate::source::{file, Chunk, SourceError, SourceEvent};
+use crate::source::{file, s3, Chunk, SourceError, SourceEvent};
 
 /// How an ingest run writes and when it commits.
 #[derive(Debug, Clone)]
@@ -40,6 +43,9 @@ pub struct IngestOptions {
     /// The key `forget` recorded erasures with: rows of erased subjects
     /// are dropped (a lake with erasures refuses an ingest without it).
     pub erasure_key: Option<ErasureKey>,
+    /// Rows whose `event_id` the lake already holds with an `event_time`
+    /// this close are dropped ([`crate::dedupe`]); `None`: none is.
+    pub dedupe_window: Option<Duration>,
 }
 
 impl Default for IngestOptions {
@@ -51,6 +57,7 @@ impl Default for IngestOptions {
             max_buffer_bytes: 256 * 1024 * 1024,
             commit_interval: Duration::from_secs(60),
             erasure_key: None,
+            dedupe_window: Some(crate::dedupe::DEFAULT_WINDOW),
         }
     }
 }
@@ -63,6 +70,7 @@ pub struct Progress {
     pub events: AtomicU64,
     pub dead_letters: AtomicU64,
     pub skipped: AtomicU64,
+    pub duplicates: AtomicU64,
     pub commits: AtomicU64,
     /// How long the last commit took (closing files to the commit record), µs.
     pub last_commit_micros: AtomicU64,
@@ -76,6 +84,8 @@ pub struct IngestSummary {
     pub skipped: u64,
     /// Rows of erased subjects dropped.
     pub erased: u64,
+    /// Rows dropped because the lake already held their event.
+    pub duplicates: u64,
     pub payloads: u64,
     pub bytes: u64,
     pub files: u64,
@@ -87,6 +97,9 @@ pub struct IngestSummary {
     /// Inputs that were damaged (a truncated `.gz`): what was whole before
     /// the damage is in, the tail dead-lettered; one line each, saying where.
     pub damaged: Vec<String>,
+    /// Files that cannot hold records (neither JSON nor gzip: a README, an
+    /// image), skipped.
+    pub not_records: Vec<String>,
 }
 
 /// Why a run stopped without finishing.
@@ -117,6 +130,27 @@ pub async fn run_files(
     let keys: Vec<String> = files.iter().map(|f| file::position_key(f)).collect();
     let reader = move |start: BTreeMap<String, Checkpoint>, mut tx: mpsc::Sender<SourceEvent>| {
         file::read_files(&files, &start, &defaults, &now_micros, &mut tx)
+    };
+    run_source(lake, opts, &keys, progress, shutdown, reader, |_| {}).await
+}
+
+/// Ingests the objects under an S3 prefix (once, or following it) until
+/// read or `shutdown` resolves. Needs the dedupe window: objects read
+/// again after a restart are dropped by it ([`crate::source::s3`]).
+pub async fn run_s3(
+    lake: &Lake,
+    spec: &s3::S3Spec,
+    s3_opts: &s3::S3Options,
+    opts: &IngestOptions,
+    progress: Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<IngestSummary, IngestError> {
+    let store = Lake::open(&spec.url(), false)?.store;
+    let (spec, s3_opts, defaults) = (spec.clone(), s3_opts.clone(), opts.defaults.clone());
+    let keys = vec![spec.position_key()];
+    let handle = tokio::runtime::Handle::current();
+    let reader = move |start: BTreeMap<String, Checkpoint>, mut tx: mpsc::Sender<SourceEvent>| {
+        s3::read_objects(store, &spec, &s3_opts, &start, &defaults, &now_micros, &mut tx, &handle)
     };
     run_source(lake, opts, &keys, progress, shutdown, reader, |_| {}).await
 }
@@ -177,7 +211,7 @@ where
             }
         };
         // Buffer: rows into partition files, positions into the batch.
-        batch.absorb(chunk, &progress).await?;
+        batch.absorb(chunk, &log.state, &progress).await?;
         // Commit when a flush predicate holds.
         if batch.buffer_is_full(opts.max_buffer_bytes) || batch.is_old(opts.commit_interval) {
             batch.commit(&mut log, &mut summary, &progress, &mut on_commit).await?;
@@ -191,6 +225,7 @@ where
         read?;
     }
     summary.damaged = std::mem::take(&mut batch.damaged);
+    summary.not_records = std::mem::take(&mut batch.not_records);
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -207,9 +242,16 @@ struct Batch {
     gaps: Vec<String>,
     /// Damaged inputs seen, for the summary.
     damaged: Vec<String>,
+    /// Files skipped as holding no records, for the summary.
+    not_records: Vec<String>,
     opened: Option<Instant>,
     /// Subjects whose rows are dropped.
     erased: Option<Erased>,
+    /// Events already in the lake, whose rows are dropped.
+    dedupe: Option<Dedupe>,
+    /// Repeats of identical records in one object, told apart.
+    occurrences: Occurrences,
+    lake: Lake,
 }
 
 impl Batch {
@@ -222,22 +264,36 @@ impl Batch {
             stats: CommitStats::default(),
             gaps: Vec::new(),
             damaged: Vec::new(),
+            not_records: Vec::new(),
             opened: None,
             erased,
+            occurrences: Occurrences::default(),
+            dedupe: opts.dedupe_window.filter(|w| !w.is_zero()).map(Dedupe::new),
+            lake: lake.clone(),
         }
     }
 
-    async fn absorb(&mut self, chunk: Chunk, progress: &Progress) -> Result<(), LakeError> {
+    async fn absorb(&mut self, chunk: Chunk, lake_state: &LakeState, progress: &Progress) -> Result<(), LakeError> {
         self.opened.get_or_insert_with(Instant::now);
         let mut d = chunk.decoded;
+        let committed = &self.committed;
+        let resumed = |object: &str| committed.get(object).and_then(|c| c.offset).is_some_and(|o| o > 0);
+        self.occurrences.renumber(&mut d.batches, resumed, &self.lake, lake_state, &self.writer_id).await?;
         let erased = self.drop_erased(&mut d.batches);
+        let duplicates = match &mut self.dedupe {
+            Some(dedupe) => dedupe.drop_seen(&mut d.batches, &self.lake, lake_state).await?,
+            None => 0,
+        };
         let (events, dead, skipped) = (d.event_count() as u64, d.dead_letters.len() as u64, d.skipped);
         self.stats.erased += erased;
+        self.stats.duplicates += duplicates;
+        progress.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         self.sink.write(d.batches).await?;
         self.sink.dead_letters(d.dead_letters);
         self.positions.extend(chunk.positions);
         self.gaps.extend(chunk.gaps);
         self.damaged.extend(chunk.damaged);
+        self.not_records.extend(chunk.not_records);
         self.stats.events += events;
         self.stats.dead_letters += dead;
         self.stats.skipped += skipped;
@@ -314,6 +370,14 @@ impl Batch {
         summary.dead_letters += committed.stats.dead_letters;
         summary.skipped += committed.stats.skipped;
         summary.erased += committed.stats.erased;
+        summary.duplicates += committed.stats.duplicates;
+        if let Some(dedupe) = &mut self.dedupe {
+            // Other writers' commits since, so that an event they landed
+            // is not landed again by this one.
+            log.refresh().await?;
+            let own: Vec<String> = committed.add.iter().map(|f| f.path.clone()).collect();
+            dedupe.committed(&own, &self.lake, &log.state).await?;
+        }
         summary.payloads += committed.stats.payloads;
         summary.files += committed.add.len() as u64;
         summary.commits += 1;

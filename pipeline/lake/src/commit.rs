@@ -60,6 +60,10 @@ pub struct CommitStats {
     /// Rows of subjects `forget` erased, dropped rather than written.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub erased: u64,
+    /// Rows dropped because the lake already held their event (same
+    /// `event_id`, `event_time` within the dedupe window).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -129,11 +133,15 @@ pub struct LakeState {
     pub live: HashMap<String, AddedFile>,
 }
 
-/// The tables' live files now, from snapshots kept for the life of the
-/// process: each call reads only the commits made since the last one
-/// (queries, KPIs and a long-running process ask often).
+/// The tables' live files now: from the copy a local lake keeps of its
+/// latest snapshot ([`crate::cache`]), else from snapshots kept for the
+/// life of the process, each call reading only the commits made since the
+/// last one (queries, KPIs and a long-running process ask often).
 pub async fn snapshot(lake: &Lake) -> Result<LakeState, LakeError> {
     static OPEN: LazyLock<tokio::sync::Mutex<HashMap<String, CommitLog>>> = LazyLock::new(Default::default);
+    if let Some(cached) = crate::cache::read(lake) {
+        return Ok(cached);
+    }
     let mut open = OPEN.lock().await;
     let key = lake.url();
     match open.get_mut(&key) {
@@ -142,7 +150,9 @@ pub async fn snapshot(lake: &Lake) -> Result<LakeState, LakeError> {
             open.insert(key.clone(), CommitLog::load(lake).await?);
         }
     }
-    Ok(open[&key].state.clone())
+    let log = &open[&key];
+    crate::cache::write(lake, [log.events.as_ref(), log.dead_letters.as_ref()].map(|t| t.and_then(|t| t.version())), &log.state);
+    Ok(log.state.clone())
 }
 
 /// The lake's tables, read and appended to.

@@ -30,6 +30,7 @@
 mod actions;
 pub mod append;
 pub mod asof;
+mod cache;
 mod checkpoint;
 pub mod commit;
 pub mod erasures;

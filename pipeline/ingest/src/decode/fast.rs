@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 use authlake_core::columns::{kind_index, slot, Kind, PartitionedRows, RowRef, COLUMNS, FLAGS, INTS, OPT, TEXT, TIMES};
 use authlake_core::event::{category_of, known_event_type, Category};
 use authlake_core::schema::PARTITION_COLUMNS;
-use authlake_core::position::derived_event_id;
 
 use super::scan::{Scalar, Scan, Span};
 #[cfg(test)]
@@ -221,7 +220,7 @@ fn utc_time(s: &str) -> Option<i64> {
 /// Decodes `record` (a trimmed single-record payload) into `rows` when it
 /// is a canonical object this path reads exactly; false leaves `rows`
 /// untouched.
-pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) -> bool {
+pub(crate) fn canonical_into(record: &[u8], ctx: &PayloadContext<'_>, rows: &mut PartitionedRows) -> bool {
     let Some((text, f)) = parse(record) else { return false };
     let t = |v: Span| f.text(text, v);
     let Some(event_type) = t(f.text[slot::event_type.0]).and_then(known_event_type) else { return false };
@@ -236,17 +235,11 @@ pub(crate) fn canonical_into(record: &[u8], payload: &[u8], ctx: &PayloadContext
     if t(f.category).is_some_and(|c| c != category) {
         return false;
     }
+    // A record without an id gets one from its text: the general path's.
+    let Some(event_id) = t(f.text[slot::event_id.0]) else { return false };
     // The thread's buffer, taken for this row and put back after it.
     let mut source = SOURCE.take();
     ctx.position.render_into(None, &mut source);
-    let derived;
-    let event_id = match t(f.text[slot::event_id.0]) {
-        Some(id) => id,
-        None => {
-            derived = derived_event_id(payload, &source);
-            &derived
-        }
-    };
     let (event_time, mut time_source) = match own_time {
         Some(us) => (us, "record"),
         None => ctx.transport_time.unwrap_or((ctx.ingest_time, "ingest")),

@@ -50,7 +50,7 @@ fn fast_takes(bytes: &[u8]) -> bool {
     let defaults = Defaults::default();
     let ctx = PayloadContext { position: &pos, transport_time: None, ingest_time: 0, defaults: &defaults };
     let mut rows = PartitionedRows::default();
-    super::canonical_into(bytes, bytes, &ctx, &mut rows)
+    super::canonical_into(bytes, &ctx, &mut rows)
 }
 
 #[test]
@@ -60,23 +60,26 @@ fn canonical_fixtures_decode_alike_on_both_paths() {
         assert_same(line.as_bytes());
         taken += usize::from(fast_takes(line.as_bytes()));
     }
-    assert!(taken >= 3, "the fast path took only {taken} fixture records");
+    // The record without an id takes the general path (its id is a hash of
+    // its text).
+    assert!(taken >= 2, "the fast path took only {taken} fixture records");
 }
 
 #[test]
 fn edge_cases_decode_alike_and_the_unusual_ones_take_the_general_path() {
     let cases: &[(&str, bool)] = &[
-        (r#"{"event_type":"sign_in","event_time":"2026-01-02T03:04:05Z","outcome":"SUCCESS","username":"a"}"#, true),
-        (r#" { "event_type" : "sign_in" , "username" : "null" , "email" : "  " , "city":"HIDDEN_DUE_TO_SECURITY_REASONS" } "#, true),
-        (r#"{"event_type":"user_migration","event_time":"2026-01-02T03:04:05.123456+02:00"}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","event_time":"2026-01-02T03:04:05Z","outcome":"SUCCESS","username":"a"}"#, true),
+        (r#" {"event_id":"e", "event_type" : "sign_in" , "username" : "null" , "email" : "  " , "city":"HIDDEN_DUE_TO_SECURITY_REASONS" } "#, true),
+        (r#"{"event_id":"e","event_type":"user_migration","event_time":"2026-01-02T03:04:05.123456+02:00"}"#, true),
         (r#"{"event_type":"sign_in","event_id":"x","event_time":"2026-01-02T03:04:05Z","event_time_source":"kinesis_arrival"}"#, true),
-        (r#"{"event_type":"sign_in","event_time_source":"kinesis_arrival"}"#, true),
-        (r#"{"event_type":"sign_in","token_size_bytes":-12,"mfa_passed":false,"new_device":null}"#, true),
-        (r#"{"event_type":"sign_in","category":"auth","source":"ignored","raw":"x","ingest_time":5}"#, true),
-        (r#"{"event_type":"sign_in","username":"é\u00e9 \"quoted\" \\ tab\t"}"#, true),
-        (r#"{"event_type":"sign_in","username":"ünïcödé 🦀"}"#, true),
-        (r#"{"event_type":"sign_in","tenant_id":"own"}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","event_time_source":"kinesis_arrival"}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","token_size_bytes":-12,"mfa_passed":false,"new_device":null}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","category":"auth","source":"ignored","raw":"x","ingest_time":5}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","username":"é\u00e9 \"quoted\" \\ tab\t"}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","username":"ünïcödé 🦀"}"#, true),
+        (r#"{"event_id":"e","event_type":"sign_in","tenant_id":"own"}"#, true),
         // Handed to the general path:
+        (r#"{"event_type":"sign_in","username":"a"}"#, false), // no id: derived from the record's text
         (r#"{"event_type":"sign_in","token_size_bytes":"12"}"#, false),
         (r#"{"event_type":"sign_in","token_size_bytes":1.5}"#, false),
         (r#"{"event_type":"sign_in","token_size_bytes":012}"#, false),

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::value::{at, epoch_millis, text_at};
-use super::Walk;
+use super::{LogEvent, Walk};
 use crate::secrets::scrub_value;
 
 impl Walk<'_, '_> {
@@ -16,12 +16,12 @@ impl Walk<'_, '_> {
         self.multi = true;
         let events = at(v, &["logEvents"]).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         for le in events {
-            let log_time = epoch_millis(le.get("timestamp"));
+            let log = LogEvent { time: epoch_millis(le.get("timestamp")), id: le.get("id").and_then(Value::as_str) };
             match le.get("message") {
                 Some(Value::String(m)) => match log_message_json(m) {
                     LogMessage::Json(mut inner) => {
                         scrub_value(&mut inner);
-                        self.nested_or_record(&inner, log_time)
+                        self.nested_or_record(&inner, log)
                     }
                     LogMessage::Text => {
                         self.next_index();
@@ -32,7 +32,7 @@ impl Walk<'_, '_> {
                         self.dead(m.as_bytes(), i, format!("log event message is not JSON: {e}"))
                     }
                 },
-                Some(inner @ Value::Object(_)) => self.nested_or_record(inner, log_time),
+                Some(inner @ Value::Object(_)) => self.nested_or_record(inner, log),
                 _ => {
                     let i = self.next_index();
                     self.dead(le.to_string().as_bytes(), i, "log event without a message".into())

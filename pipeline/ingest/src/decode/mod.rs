@@ -20,7 +20,7 @@ pub mod value;
 
 use std::io::Read;
 
-use authlake_core::position::{derived_event_id, sha256_hex, PayloadPosition};
+use authlake_core::position::{content_event_id, sha256_hex, PayloadPosition};
 use arrow::array::RecordBatch;
 use authlake_core::columns::PartitionedRows;
 use authlake_core::{AuthEvent, DeadLetter, PartitionKey};
@@ -100,19 +100,19 @@ impl Decoder {
     /// Decodes one payload (gzip, a CloudWatch Logs envelope, a batch or
     /// one record) into rows and dead letters.
     pub fn payload(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) {
-        Walk::new(self, None, ctx, bytes, true).payload_bytes(bytes, 0);
+        Walk::new(self, None, ctx, true).payload_bytes(bytes, 0);
     }
 
     /// Decodes the payload by the canonical fast path only: true when it
     /// was one flat canonical object (its row appended), false with
     /// nothing appended otherwise.
     pub fn canonical(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) -> bool {
-        bytes.first() == Some(&b'{') && fast::canonical_into(bytes, bytes, ctx, &mut self.rows)
+        bytes.first() == Some(&b'{') && fast::canonical_into(bytes, ctx, &mut self.rows)
     }
 
     /// [`Decoder::payload`] for a payload the fast path already refused.
     pub fn general(&mut self, bytes: &[u8], ctx: &PayloadContext<'_>) {
-        Walk::new(self, None, ctx, bytes, false).payload_bytes(bytes, 0);
+        Walk::new(self, None, ctx, false).payload_bytes(bytes, 0);
     }
 
     /// Counts a payload that holds nothing (an empty message).
@@ -150,10 +150,8 @@ pub(crate) struct Record<'a> {
     pub value: &'a Value,
     /// The `source` column value.
     pub source: String,
-    /// Payload bytes: with `source`, the seed of derived event ids.
-    pub payload: &'a [u8],
-    /// CloudWatch Logs `logEvents.timestamp`, µs.
-    pub log_event_time: Option<i64>,
+    /// The CloudWatch Logs event it came in, if any.
+    pub log_event: LogEvent<'a>,
     pub ctx: &'a PayloadContext<'a>,
 }
 
@@ -161,7 +159,7 @@ impl Record<'_> {
     /// The `event_time` fallback order of docs/columns.md after the
     /// record's own time.
     pub fn fallback_time(&self) -> (i64, &'static str) {
-        if let Some(t) = self.log_event_time {
+        if let Some(t) = self.log_event.time {
             return (t, "log_event");
         }
         if let Some((t, name)) = self.ctx.transport_time {
@@ -176,8 +174,13 @@ impl Record<'_> {
             Some(t) => (t, "record"),
             None => self.fallback_time(),
         };
+        let raw = (format != "canonical").then(|| self.value.to_string());
+        let event_id = event_id.unwrap_or_else(|| {
+            let text = raw.clone().unwrap_or_else(|| self.value.to_string());
+            content_event_id(text.as_bytes(), self.log_event.id)
+        });
         AuthEvent {
-            event_id: event_id.unwrap_or_else(|| derived_event_id(self.payload, &self.source)),
+            event_id,
             event_time,
             event_time_source: event_time_source.to_string(),
             ingest_time: self.ctx.ingest_time,
@@ -185,10 +188,17 @@ impl Record<'_> {
             migration_source: None,
             source_format: format.to_string(),
             source: self.source.clone(),
-            raw: (format != "canonical").then(|| self.value.to_string()),
+            raw,
             ..Default::default()
         }
     }
+}
+
+/// A CloudWatch Logs event's `timestamp` (µs) and `id`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LogEvent<'a> {
+    pub time: Option<i64>,
+    pub id: Option<&'a str>,
 }
 
 /// The result of normalizing one record.
@@ -204,7 +214,7 @@ pub(crate) enum Normalized {
 pub fn decode_payload(bytes: &[u8], ctx: &PayloadContext<'_>) -> DecodedEvents {
     let mut decoder = Decoder::default();
     let mut events = Vec::new();
-    Walk::new(&mut decoder, Some(&mut events), ctx, bytes, false).payload_bytes(bytes, 0);
+    Walk::new(&mut decoder, Some(&mut events), ctx, false).payload_bytes(bytes, 0);
     DecodedEvents { events, dead_letters: decoder.dead_letters, skipped: decoder.skipped }
 }
 
@@ -215,7 +225,6 @@ struct Walk<'a, 'b> {
     /// Try the canonical fast path on the payload first.
     fast: bool,
     ctx: &'b PayloadContext<'a>,
-    payload: &'b [u8],
     /// Records seen so far in this payload: the `#<n>` of the next one.
     counter: usize,
     /// Does this payload hold several records?
@@ -223,8 +232,8 @@ struct Walk<'a, 'b> {
 }
 
 impl<'a, 'b> Walk<'a, 'b> {
-    fn new(out: &'b mut Decoder, events: Option<&'b mut Vec<AuthEvent>>, ctx: &'b PayloadContext<'a>, payload: &'b [u8], fast: bool) -> Self {
-        Self { out, events, fast, ctx, payload, counter: 0, multi: false }
+    fn new(out: &'b mut Decoder, events: Option<&'b mut Vec<AuthEvent>>, ctx: &'b PayloadContext<'a>, fast: bool) -> Self {
+        Self { out, events, fast, ctx, counter: 0, multi: false }
     }
 
     fn source(&self, index: Option<usize>) -> String {
@@ -249,7 +258,7 @@ impl<'a, 'b> Walk<'a, 'b> {
         if trimmed.is_empty() {
             return;
         }
-        if self.fast && trimmed[0] == b'{' && fast::canonical_into(trimmed, self.payload, self.ctx, &mut self.out.rows) {
+        if self.fast && trimmed[0] == b'{' && fast::canonical_into(trimmed, self.ctx, &mut self.out.rows) {
             return;
         }
         match serde_json::from_slice::<Value>(trimmed) {
@@ -267,7 +276,7 @@ impl<'a, 'b> Walk<'a, 'b> {
         if let Value::Array(items) = v {
             self.multi = true;
             for item in items {
-                self.nested_or_record(item, None);
+                self.nested_or_record(item, LogEvent::default());
             }
             return;
         }
@@ -277,11 +286,11 @@ impl<'a, 'b> Walk<'a, 'b> {
                 Err(e) => self.dead(bytes, None, format!("invalid awslogs.data base64: {e}")),
             };
         }
-        self.nested_or_record(v, None)
+        self.nested_or_record(v, LogEvent::default())
     }
 
     /// A value that is either a container of records or one record.
-    fn nested_or_record(&mut self, v: &Value, log_time: Option<i64>) {
+    fn nested_or_record(&mut self, v: &Value, log: LogEvent<'_>) {
         let Some(obj) = v.as_object() else {
             let i = self.next_index();
             return self.dead(v.to_string().as_bytes(), i, "record is not a JSON object".into());
@@ -292,18 +301,18 @@ impl<'a, 'b> Walk<'a, 'b> {
         if let Some(Value::Array(records)) = obj.get("Records") {
             self.multi = true;
             for r in records {
-                self.record(r, log_time);
+                self.record(r, log);
             }
             return;
         }
         if let Some(Value::Array(events)) = obj.get("AuthEvents") {
             self.multi = true;
             for r in events {
-                self.record(r, log_time);
+                self.record(r, log);
             }
             return;
         }
-        self.record(v, log_time)
+        self.record(v, log)
     }
 
     fn next_index(&mut self) -> Option<usize> {
@@ -312,13 +321,12 @@ impl<'a, 'b> Walk<'a, 'b> {
         self.multi.then_some(n)
     }
 
-    fn record(&mut self, v: &Value, log_time: Option<i64>) {
+    fn record(&mut self, v: &Value, log: LogEvent<'_>) {
         let index = self.next_index();
         let rec = Record {
             value: v,
             source: self.source(index),
-            payload: self.payload,
-            log_event_time: log_time,
+            log_event: log,
             ctx: self.ctx,
         };
         match normalize(&rec) {

@@ -131,7 +131,7 @@ fn triggers_without_time_fall_back_and_drop_passwords() {
     assert_eq!(kind(&e), ("user_migration", "success"));
     assert_eq!((e.event_time, e.event_time_source.as_str()), (1_000_000, "ingest"));
     assert_eq!(e.migration_status.as_deref(), Some("CONFIRMED"));
-    assert!(e.event_id.starts_with("al-"));
+    assert!(e.event_id.starts_with("ac-"), "a content id: {}", e.event_id);
     assert!(!e.raw.unwrap().contains("S3cret"));
     let fed = json!({"triggerSource": "PostAuthentication_Authentication", "userPoolId": "us-east-1_P", "userName": "x",
         "request": {"newDeviceUsed": "true", "userAttributes": {"identities": "[{\"providerName\":\"AzureAD\",\"providerType\":\"SAML\",\"primary\":\"true\",\"dateCreated\":\"1549484167325\"}]"}}});

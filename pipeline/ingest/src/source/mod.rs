@@ -2,6 +2,7 @@
 
 pub mod file;
 pub mod ordered;
+pub mod s3;
 pub mod split;
 
 use std::collections::BTreeMap;
@@ -9,6 +10,14 @@ use std::path::PathBuf;
 
 use crate::decode::Decoded;
 use authlake_lake::Checkpoint;
+
+/// Files and objects that hold no events of their own, by their path or
+/// key: CloudTrail's digest files (hash chains over the log files), hidden
+/// files, folder markers.
+pub fn is_not_a_log(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.contains("CloudTrail-Digest/") || name.is_empty() || name.starts_with('.')
+}
 
 /// Decoded payloads and the positions they bring each source partition to.
 #[derive(Debug, Default)]
@@ -23,6 +32,9 @@ pub struct Chunk {
     /// Inputs found damaged while reading this chunk (see
     /// `IngestSummary::damaged`).
     pub damaged: Vec<String>,
+    /// Files skipped because they cannot hold records (see
+    /// `IngestSummary::not_records`).
+    pub not_records: Vec<String>,
 }
 
 impl Chunk {
@@ -43,6 +55,11 @@ impl Chunk {
 /// is gone (shutdown), and the source stops.
 pub trait ChunkSink: Send {
     fn send(&mut self, chunk: Chunk) -> bool;
+
+    /// The receiver is gone (a source waiting for new input stops).
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 /// What a source's reader thread hands the run loop.
@@ -58,9 +75,22 @@ pub enum SourceEvent {
     Started(BTreeMap<String, Checkpoint>),
 }
 
+#[cfg(test)]
+#[test]
+fn digests_and_hidden_files_are_not_logs() {
+    assert!(is_not_a_log("AWSLogs/1/CloudTrail-Digest/us-east-1/2026/01/01/d.json.gz"));
+    assert!(is_not_a_log("/logs/.DS_Store"));
+    assert!(is_not_a_log("prefix/folder/"));
+    assert!(!is_not_a_log("AWSLogs/1/CloudTrail/us-east-1/2026/01/01/e.json.gz"));
+}
+
 impl ChunkSink for tokio::sync::mpsc::Sender<SourceEvent> {
     fn send(&mut self, chunk: Chunk) -> bool {
         self.blocking_send(SourceEvent::Chunk(chunk)).is_ok()
+    }
+
+    fn is_closed(&self) -> bool {
+        tokio::sync::mpsc::Sender::is_closed(self)
     }
 }
 
@@ -75,7 +105,7 @@ pub enum SourceError {
     BadGlob(String, String),
     #[error("cannot read {0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("unsupported source {0:?}: expected file://PATH or kafka://BROKERS/TOPIC")]
+    #[error("unsupported source {0:?}: expected file://PATH, s3://BUCKET/PREFIX, kafka://BROKERS/TOPIC or kinesis://STREAM")]
     Unsupported(String),
     /// A stream source (broker, service) failed: its own error type
     /// (the Kafka and Kinesis crates') says where.

@@ -63,12 +63,11 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceError> {
     if p.is_dir() {
         for entry in std::fs::read_dir(p).map_err(io)? {
             let entry = entry.map_err(io)?;
-            let name = entry.file_name();
-            // Hidden files and Markdown notes (a README or SOURCES.md kept
-            // beside the logs) are not data; a file named on its own is read
-            // whatever its name.
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || name.ends_with(".md") {
+            // Hidden files and CloudTrail digests are not data. Others that
+            // cannot hold records (a README kept beside the logs, an image)
+            // are found by their first bytes when read, and named in the
+            // summary.
+            if super::is_not_a_log(&entry.path().to_string_lossy()) {
                 continue;
             }
             collect(&entry.path(), out)?;
@@ -88,25 +87,10 @@ pub fn read_files(
     clock: &(dyn Fn() -> i64 + Sync),
     sink: &mut dyn ChunkSink,
 ) -> Result<(), SourceError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for path in files {
         let key = position_key(path);
         let from = start.get(&key).and_then(|c| c.offset).unwrap_or(0);
-        let path_text = path.display().to_string();
-        let mut reader = FileReader {
-            path,
-            path_text,
-            key,
-            defaults,
-            clock,
-            sink: &mut *sink,
-            chunk: Chunk::default(),
-            payloads: 0,
-            pending: Vec::new(),
-            threads,
-            gz: false,
-            damaged: None,
-        };
+        let mut reader = FileReader::new(path, path.display().to_string(), Some(key), defaults, clock, &mut *sink);
         if !reader.read(from)? {
             return Ok(());
         }
@@ -114,10 +98,40 @@ pub fn read_files(
     Ok(())
 }
 
+/// Reads a local copy of an object named `name` (the rows' `source`) from
+/// its start, as [`read_files`] reads a file, without positions of its own
+/// (the caller's source keeps them). Returns false when the sink hung up.
+pub fn read_object(
+    local: &Path,
+    name: &str,
+    defaults: &Defaults,
+    clock: &(dyn Fn() -> i64 + Sync),
+    sink: &mut dyn ChunkSink,
+) -> Result<bool, SourceError> {
+    FileReader::new(local, name.to_string(), None, defaults, clock, sink).read(0)
+}
+
+/// Whether a file's first bytes can start records: JSON (after a
+/// byte-order mark and whitespace) or gzip. README files, images and the
+/// like found in a log directory are skipped and named, not read into
+/// hundreds of dead letters.
+fn may_hold_records(head: &[u8]) -> bool {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return true;
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match head.iter().find(|c| !c.is_ascii_whitespace()) {
+        None => true,
+        Some(c) => matches!(c, b'{' | b'['),
+    }
+}
+
 struct FileReader<'a> {
     path: &'a Path,
+    /// The name in the rows' `source`: the path, or an object's URL.
     path_text: String,
-    key: String,
+    /// The position key (`None`: the caller keeps the positions).
+    key: Option<String>,
     defaults: &'a Defaults,
     clock: &'a (dyn Fn() -> i64 + Sync),
     sink: &'a mut dyn ChunkSink,
@@ -134,14 +148,42 @@ struct FileReader<'a> {
     damaged: Option<String>,
 }
 
-impl FileReader<'_> {
+impl<'a> FileReader<'a> {
+    fn new(
+        path: &'a Path,
+        path_text: String,
+        key: Option<String>,
+        defaults: &'a Defaults,
+        clock: &'a (dyn Fn() -> i64 + Sync),
+        sink: &'a mut dyn ChunkSink,
+    ) -> Self {
+        Self {
+            path,
+            path_text,
+            key,
+            defaults,
+            clock,
+            sink,
+            chunk: Chunk::default(),
+            payloads: 0,
+            pending: Vec::new(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            gz: false,
+            damaged: None,
+        }
+    }
+
     /// Returns false when the sink hung up.
     fn read(&mut self, from: u64) -> Result<bool, SourceError> {
         let io = |e| SourceError::Io(self.path.to_path_buf(), e);
         let mut file = File::open(self.path).map_err(io)?;
-        let mut magic = [0u8; 2];
-        let n = file.read(&mut magic).map_err(io)?;
-        let gz = n == 2 && magic == [0x1f, 0x8b];
+        let mut head = Vec::with_capacity(4096);
+        (&mut file).take(4096).read_to_end(&mut head).map_err(io)?;
+        if from == 0 && !may_hold_records(&head) {
+            let chunk = Chunk { not_records: vec![self.path_text.clone()], ..Chunk::default() };
+            return Ok(self.sink.send(chunk));
+        }
+        let gz = head.starts_with(&[0x1f, 0x8b]);
         self.gz = gz;
         // Skip what earlier commits covered: seek in plain files, inflate and
         // discard in gzip ones (offsets count decompressed bytes).
@@ -281,7 +323,7 @@ impl FileReader<'_> {
 
     /// The damage report of this file, broken off at decompressed offset `at`.
     fn damage(&self, at: u64, e: &std::io::Error) -> String {
-        format!("{}: the gzip stream breaks off after {at} decompressed bytes ({e})", self.path.display())
+        format!("{}: the gzip stream breaks off after {at} decompressed bytes ({e})", self.path_text)
     }
 
     /// Decodes the payloads cut exactly from `buf` (they never need a
@@ -331,7 +373,9 @@ impl FileReader<'_> {
 
     fn send(&mut self, next_offset: u64) -> Result<bool, SourceError> {
         let mut chunk = std::mem::take(&mut self.chunk);
-        chunk.positions.push((self.key.clone(), Checkpoint::offset(next_offset)));
+        if let Some(key) = &self.key {
+            chunk.positions.push((key.clone(), Checkpoint::offset(next_offset)));
+        }
         chunk.damaged.extend(self.damaged.take());
         self.payloads = 0;
         Ok(self.sink.send(chunk))
