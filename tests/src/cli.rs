@@ -153,27 +153,42 @@ fn config_check_passes_a_valid_file_and_names_what_is_wrong() {
 }
 
 #[test]
-fn a_truncated_gz_commits_every_whole_record_and_exits_three() {
+fn a_directory_with_stray_files_and_a_truncated_gz_says_what_it_skipped_and_exits_three() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(fixtures().join("canonical/canonical.ndjson")).unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let generated = dir.path().join("events.ndjson");
+    authlake_ok(&["generate", "--events", "2000", "--days", "1", "--seed", "5", "--format", "canonical", "--out", &generated.display().to_string()]);
+    let text = std::fs::read_to_string(&generated).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let body = lines.repeat(400).join("\n") + "\n";
+    let (first, second) = lines.split_at(1000);
+    std::fs::write(logs.join("good.ndjson"), first.join("\n") + "\n").unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(body.as_bytes()).unwrap();
+    gz.write_all((second.join("\n") + "\n").as_bytes()).unwrap();
     let whole = gz.finish().unwrap();
-    let path = dir.path().join("events.ndjson.gz");
-    std::fs::write(&path, &whole[..whole.len() * 2 / 3]).unwrap();
+    std::fs::write(logs.join("events.ndjson.gz"), &whole[..whole.len() * 2 / 3]).unwrap();
+    // What users keep beside their logs.
+    std::fs::write(logs.join("README.md"), "# Cognito logs\n\nExported nightly.\n").unwrap();
+    std::fs::write(logs.join("diagram.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    std::fs::write(logs.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
+
     let lake = dir.path().join("lake").display().to_string();
-    let from = format!("file://{}", path.display());
+    let from = format!("file://{}", logs.display());
     let out = authlake(&["ingest", "--from", &from, "--lake", &lake]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(code(&out), 3, "{err}");
     assert!(err.contains("breaks off") && err.contains("events.ndjson.gz"), "{err}");
+    let skipped = stdout.lines().find(|l| l.starts_with("skipped 2 file(s) that hold no records")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(skipped.contains("README.md") && skipped.contains("diagram.png") && !skipped.contains("DS_Store"), "{skipped}");
     let count = |sql: &str| authlake_ok(&["query", "--lake", &lake, "--format", "csv", sql]).lines().nth(1).unwrap().parse::<usize>().unwrap();
     let rows = count("SELECT count(*) FROM events");
     let dead = count("SELECT count(*) FROM dead_letters");
-    assert!(rows > lines.len() && rows < lines.len() * 400, "{rows} rows of {}", lines.len() * 400);
+    assert_eq!(count("SELECT count(*) FROM events WHERE source LIKE '%good.ndjson@%'"), 1000, "the other file is read whole");
+    assert!(rows > 1000 && rows < 2000, "{rows} rows: every whole record before the cut");
     assert!(dead <= 1, "only the cut line is a dead letter: {dead}");
+    if dead == 1 {
+        assert_eq!(count("SELECT count(*) FROM dead_letters WHERE source LIKE '%events.ndjson.gz@%'"), 1, "the tail names its position");
+    }
     // Again: nothing new, nothing twice, still damaged.
     let out = authlake(&["ingest", "--from", &from, "--lake", &lake]);
     assert_eq!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stderr));
