@@ -89,16 +89,17 @@ fn push_signed(out: &mut String, n: i64) {
 pub const CONTENT_ID_PREFIX: &str = "ac-";
 
 /// The id of a record without one of its own (docs/columns.md): a hash of
-/// the record's text and, where there is one, its CloudWatch Logs event id,
-/// so the same record has the same id whichever path, object or position
-/// delivers it. Identical records in one object are told apart by
-/// [`nth_occurrence`].
-pub fn content_event_id(record: &[u8], log_event_id: Option<&str>) -> String {
+/// the record's text and, where there is one, what tells it apart from an
+/// identical record (its CloudWatch Logs event id, a stream message's
+/// time), so the same record has the same id whichever object or position
+/// delivers it in the same form. Identical records in one object are told
+/// apart by [`nth_occurrence`].
+pub fn content_event_id(record: &[u8], context: Option<&str>) -> String {
     let mut h = Sha256::new();
     h.update(record);
-    if let Some(id) = log_event_id {
+    if let Some(c) = context {
         h.update([0u8]);
-        h.update(id.as_bytes());
+        h.update(c.as_bytes());
     }
     let digest = h.finalize();
     format!("{CONTENT_ID_PREFIX}{}", hex::encode(&digest[..16]))

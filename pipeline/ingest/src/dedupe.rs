@@ -8,9 +8,11 @@
 //! once from the lake: the `event_id` and `event_time` columns of the
 //! committed files of that date. Rows this writer absorbs enter as they
 //! come; files other writers committed since are read at each commit.
-//! Dates more than the window behind the newest date a row needed are
-//! evicted after a commit (their rows are then in the lake) and read again
-//! if a late row needs them, so memory follows the window, not the lake.
+//! Dates no row needed since the commit before last are evicted after a
+//! commit (their rows are then in the lake) and read again if a later row
+//! needs them, so memory follows the dates being ingested, not the lake (a
+//! backfill of old dates after new ones, or one row dated in the future,
+//! evicts nothing that is still in use).
 //!
 //! The known limit: two writers that own different sources and commit the
 //! same event between their refreshes both land it (docs/lake.md; `lake
@@ -47,10 +49,12 @@ pub struct Dedupe {
     seen: HashMap<IdHash, i64, BuildHasherDefault<FirstWord>>,
     /// Event dates whose committed rows are in `seen`.
     loaded: BTreeSet<i32>,
+    /// The commit count when a row last needed each loaded date.
+    used: HashMap<i32, u64>,
+    /// Commits so far.
+    generation: u64,
     /// Lake files whose rows are in `seen` (or are this writer's own).
     indexed: HashSet<String>,
-    /// The newest event date a row needed.
-    newest: Option<i32>,
 }
 
 impl Dedupe {
@@ -64,7 +68,8 @@ impl Dedupe {
             seen: HashMap::default(),
             loaded: BTreeSet::new(),
             indexed: HashSet::new(),
-            newest: None,
+            used: HashMap::new(),
+            generation: 0,
         }
     }
 
@@ -130,7 +135,9 @@ impl Dedupe {
 
     /// Loads every date a row of `day` may match.
     async fn load_around(&mut self, day: i32, lake: &Lake, state: &LakeState) -> Result<(), LakeError> {
-        self.newest = Some(self.newest.map_or(day, |n| n.max(day)));
+        for d in day - self.window_days..=day + self.window_days {
+            self.used.insert(d, self.generation);
+        }
         let wanted: Vec<i32> = (day - self.window_days..=day + self.window_days).filter(|d| !self.loaded.contains(d)).collect();
         if wanted.is_empty() {
             return Ok(());
@@ -158,21 +165,22 @@ impl Dedupe {
             .map(|f| (f.path.clone(), f.bytes))
             .collect();
         self.read_files(lake, others).await?;
+        self.generation += 1;
         self.evict();
         Ok(())
     }
 
+    /// Forgets the dates no row needed in the last two commit intervals.
     fn evict(&mut self) {
-        let Some(newest) = self.newest else { return };
-        let oldest_kept = newest - 2 * self.window_days - 1;
-        if self.loaded.first().is_none_or(|d| *d >= oldest_kept) {
+        let stale: HashSet<i32> = self.loaded.iter().copied().filter(|d| self.used.get(d).is_none_or(|g| g + 2 <= self.generation)).collect();
+        if stale.is_empty() {
             return;
         }
-        self.loaded = self.loaded.split_off(&oldest_kept);
-        let cutoff = oldest_kept as i64 * DAY_US;
-        self.seen.retain(|_, t| *t >= cutoff);
-        // Files of evicted dates are read again when a late row needs them.
-        self.indexed.retain(|p| PartitionKey::parse(p).is_none_or(|k| k.event_day >= oldest_kept));
+        self.loaded.retain(|d| !stale.contains(d));
+        self.used.retain(|d, _| !stale.contains(d));
+        self.seen.retain(|_, t| !stale.contains(&(t.div_euclid(DAY_US) as i32)));
+        // Files of evicted dates are read again when a later row needs them.
+        self.indexed.retain(|p| PartitionKey::parse(p).is_none_or(|k| !stale.contains(&k.event_day)));
     }
 
     async fn read_files(&mut self, lake: &Lake, files: Vec<(String, u64)>) -> Result<(), LakeError> {
@@ -267,13 +275,19 @@ mod tests {
     }
 
     #[test]
-    fn dates_behind_the_window_are_evicted_after_a_commit() {
+    fn dates_no_row_needed_for_two_commits_are_evicted() {
         let mut d = Dedupe::new(std::time::Duration::from_secs(86_400));
         d.loaded.extend([1, 2, 3, 10]);
-        d.newest = Some(10);
+        d.used.extend([(1, 0), (2, 0), (3, 0), (10, 0)]);
         d.see("old", 2 * DAY);
         d.see("new", 10 * DAY);
         d.indexed.insert("category=auth/event_date=1970-01-03/a.parquet".into());
+        d.generation = 1;
+        d.evict();
+        assert_eq!(d.loaded.len(), 4, "needed in the previous interval: kept");
+        // Rows of day 10 keep coming; days 1 to 3 are no longer needed.
+        d.used.insert(10, 1);
+        d.generation = 2;
         d.evict();
         assert_eq!(d.loaded.iter().copied().collect::<Vec<_>>(), [10]);
         assert_eq!(d.len(), 1);

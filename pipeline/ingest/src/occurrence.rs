@@ -12,8 +12,10 @@
 //! (`file:<path>@<offset>`, `s3://<bucket>/<key>@<offset>`), a message or record (`kafka:...@<offset>`,
 //! `kinesis:...@<seq>`, with `#<n>` inside it). Counts are kept for the
 //! objects being read. A file whose reading resumes in its middle (a
-//! committed position past its start) first counts, from this writer's
-//! committed files, the repeats already in.
+//! committed position past its start) first counts the repeats the lake
+//! already holds from it, whoever wrote or rewrote them: the first such
+//! file of a run reads the `event_id` and `source` columns of the events
+//! table once, for every object.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -22,7 +24,6 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use authlake_core::partition::PartitionKey;
 use authlake_core::position::{nth_occurrence, occurrence_of, CONTENT_ID_PREFIX};
 use authlake_lake::commit::LakeState;
-use authlake_lake::files::writer_tag;
 use authlake_lake::{Lake, LakeError, TableKind};
 
 use crate::dedupe::read_columns;
@@ -35,6 +36,9 @@ const OBJECTS_KEPT: usize = 256;
 #[derive(Default)]
 pub struct Occurrences {
     counts: HashMap<String, HashMap<String, u32>>,
+    /// Repeats in the lake per file or S3 object, read once when the first
+    /// resumed object needs them.
+    in_lake: Option<HashMap<String, HashMap<String, u32>>>,
     /// Objects in the order first seen, the oldest forgotten first.
     order: VecDeque<String>,
 }
@@ -49,7 +53,6 @@ impl Occurrences {
         resumed: impl Fn(&str) -> bool,
         lake: &Lake,
         state: &LakeState,
-        writer_id: &str,
     ) -> Result<(), LakeError> {
         for (_, batch) in batches.iter_mut() {
             let (Some(ids), Some(sources)) = (column(batch, "event_id"), column(batch, "source")) else { continue };
@@ -62,7 +65,12 @@ impl Occurrences {
                 let object = object_of(sources.value(i));
                 if !self.counts.contains_key(object) {
                     let before = match resumed(object) {
-                        true => committed_counts(object, lake, state, writer_id).await?,
+                        true => {
+                            if self.in_lake.is_none() {
+                                self.in_lake = Some(committed_counts(lake, state).await?);
+                            }
+                            self.in_lake.as_mut().and_then(|m| m.remove(object)).unwrap_or_default()
+                        }
                         false => HashMap::new(),
                     };
                     self.remember(object, before);
@@ -105,28 +113,30 @@ pub fn object_of(source: &str) -> &str {
     }
 }
 
-/// Repeats of each content id this writer committed from `object`.
-async fn committed_counts(object: &str, lake: &Lake, state: &LakeState, writer_id: &str) -> Result<HashMap<String, u32>, LakeError> {
-    let own = format!("part-{}-", writer_tag(writer_id));
-    let prefix = format!("{object}@");
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    let files = state.live.values().filter(|f| f.table == TableKind::Events && f.path.rsplit('/').next().is_some_and(|n| n.starts_with(&own)));
+/// Repeats of each content id the lake holds, per file or S3 object.
+async fn committed_counts(lake: &Lake, state: &LakeState) -> Result<HashMap<String, HashMap<String, u32>>, LakeError> {
+    let mut counts: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    let files = state.live.values().filter(|f| f.table == TableKind::Events);
     for f in files {
         read_columns(lake, &f.path, f.bytes, &["event_id", "source"], |batch| {
             let (Some(ids), Some(sources)) = (column(batch, "event_id"), column(batch, "source")) else { return };
             for i in 0..batch.num_rows() {
-                if ids.is_null(i) || sources.is_null(i) || !sources.value(i).starts_with(&prefix) {
+                if ids.is_null(i) || sources.is_null(i) || !ids.value(i).starts_with(CONTENT_ID_PREFIX) {
+                    continue;
+                }
+                let source = sources.value(i);
+                if !(source.starts_with("file:") || source.starts_with("s3://")) {
                     continue;
                 }
                 if let Some((base, n)) = occurrence_of(ids.value(i)) {
-                    let c = counts.entry(base.to_string()).or_insert(0);
+                    let c = counts.entry(object_of(source).to_string()).or_default().entry(base.to_string()).or_insert(0);
                     *c = (*c).max(n + 1);
                 }
             }
         })
         .await?;
     }
-    tracing::debug!(object, ids = counts.len(), "repeats counted for a resumed object");
+    tracing::debug!(objects = counts.len(), "repeats in the lake counted for resumed objects");
     Ok(counts)
 }
 

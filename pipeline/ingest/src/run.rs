@@ -278,7 +278,7 @@ impl Batch {
         let mut d = chunk.decoded;
         let committed = &self.committed;
         let resumed = |object: &str| committed.get(object).and_then(|c| c.offset).is_some_and(|o| o > 0);
-        self.occurrences.renumber(&mut d.batches, resumed, &self.lake, lake_state, &self.writer_id).await?;
+        self.occurrences.renumber(&mut d.batches, resumed, &self.lake, lake_state).await?;
         let erased = self.drop_erased(&mut d.batches);
         let duplicates = match &mut self.dedupe {
             Some(dedupe) => dedupe.drop_seen(&mut d.batches, &self.lake, lake_state).await?,

@@ -168,6 +168,18 @@ impl Record<'_> {
         (self.ctx.ingest_time, "ingest")
     }
 
+    /// What tells a record without an id apart from an identical one
+    /// (docs/columns.md): its CloudWatch Logs event id; else, for a record
+    /// without a time of its own read from a stream, the message's time
+    /// (two identical trigger events in two messages are two events).
+    fn id_context(&self, own_time: Option<i64>) -> Option<String> {
+        match (self.log_event.id, own_time, self.ctx.transport_time) {
+            (Some(id), _, _) => Some(format!("log:{id}")),
+            (None, None, Some((t, _))) => Some(format!("at:{t}")),
+            _ => None,
+        }
+    }
+
     /// A row with the fields every format fills the same way.
     pub fn base_event(&self, event_id: Option<String>, own_time: Option<i64>, format: &str) -> AuthEvent {
         let (event_time, event_time_source) = match own_time {
@@ -177,7 +189,7 @@ impl Record<'_> {
         let raw = (format != "canonical").then(|| self.value.to_string());
         let event_id = event_id.unwrap_or_else(|| {
             let text = raw.clone().unwrap_or_else(|| self.value.to_string());
-            content_event_id(text.as_bytes(), self.log_event.id)
+            content_event_id(text.as_bytes(), self.id_context(own_time).as_deref())
         });
         AuthEvent {
             event_id,

@@ -18,7 +18,10 @@
 //! in its middle is read again whole, the same way.
 //!
 //! Objects are copied to a local temporary file first (the file reader
-//! seeks and cuts its buffers from disk), one at a time.
+//! seeks and cuts its buffers from disk), one at a time. An object deleted
+//! between the listing and its read is passed over with a warning; any
+//! other failure the object store did not overcome with its retries stops
+//! the ingest (what was committed stays).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -113,25 +116,28 @@ pub fn read_objects(
 ) -> Result<(), SourceError> {
     let key = spec.position_key();
     let mut watermark = start.get(&key).and_then(|c| c.offset).unwrap_or(0) as i64;
-    // Objects at or past the watermark read by this run → their date.
-    let mut read: HashMap<String, i64> = HashMap::new();
+    // Objects at or past the watermark read by this run, by key and date
+    // (an object written again under its key is another object) → date.
+    let mut read: HashMap<(String, i64), i64> = HashMap::new();
     let spool = Spool::new()?;
     loop {
         let listed_at = chrono::Utc::now().timestamp_millis();
         let mut objects: Vec<ObjectMeta> = handle.block_on(store.list(None).try_collect()).map_err(|e| stream_err(spec, e))?;
-        objects.retain(|o| millis(o) >= watermark && !read.contains_key(o.location.as_ref()) && !is_not_a_log(o.location.as_ref()));
+        objects.retain(|o| millis(o) >= watermark && !read.contains_key(&(o.location.to_string(), millis(o))) && !is_not_a_log(o.location.as_ref()));
         objects.sort_by(|a, b| (millis(a), &a.location).cmp(&(millis(b), &b.location)));
         let settled = listed_at - LAST_MODIFIED_PRECISION_MS - i64::try_from(opts.lateness.as_millis()).unwrap_or(i64::MAX / 2);
         tracing::debug!(objects = objects.len(), watermark, "listed {}", spec.url());
         for (i, o) in objects.iter().enumerate() {
             let url = spec.object_url(&o.location);
-            let local = spool.fetch(&*store, o, &url, handle)?;
-            let more = file::read_object(&local, &url, defaults, clock, sink);
-            let _ = std::fs::remove_file(&local);
-            if !more? {
-                return Ok(());
+            // Deleted since the listing (a lifecycle rule): nothing to read.
+            if let Some(local) = spool.fetch(&*store, o, &url, handle)? {
+                let more = file::read_object(&local, &url, defaults, clock, sink);
+                let _ = std::fs::remove_file(&local);
+                if !more? {
+                    return Ok(());
+                }
             }
-            read.insert(o.location.to_string(), millis(o));
+            read.insert((o.location.to_string(), millis(o)), millis(o));
             let next = objects.get(i + 1).map_or(settled, |n| millis(n).min(settled));
             if next > watermark {
                 watermark = next;
@@ -168,34 +174,64 @@ fn stream_err(spec: &S3Spec, e: object_store::Error) -> SourceError {
     SourceError::Stream(format!("{}: {e}", spec.url()).into())
 }
 
-/// Where objects are copied before they are read.
+/// Where objects are copied before they are read: a directory per reader,
+/// `authlake-s3-<pid>-<n>` in the temporary directory.
 struct Spool {
     dir: PathBuf,
     n: AtomicU64,
 }
 
+static SPOOLS: AtomicU64 = AtomicU64::new(0);
+
 impl Spool {
     fn new() -> Result<Self, SourceError> {
-        let dir = std::env::temp_dir().join(format!("authlake-s3-{}", std::process::id()));
+        let tmp = std::env::temp_dir();
+        remove_stale_spools(&tmp);
+        let dir = tmp.join(format!("authlake-s3-{}-{}", std::process::id(), SPOOLS.fetch_add(1, Ordering::Relaxed)));
         std::fs::create_dir_all(&dir).map_err(|e| SourceError::Io(dir.clone(), e))?;
         Ok(Self { dir, n: AtomicU64::new(0) })
     }
 
-    fn fetch(&self, store: &dyn ObjectStore, o: &ObjectMeta, url: &str, handle: &tokio::runtime::Handle) -> Result<PathBuf, SourceError> {
+    /// Copies `o` to a local file; `None` when it was deleted since it was
+    /// listed. The object store has retried transient failures already.
+    fn fetch(&self, store: &dyn ObjectStore, o: &ObjectMeta, url: &str, handle: &tokio::runtime::Handle) -> Result<Option<PathBuf>, SourceError> {
         let path = self.dir.join(self.n.fetch_add(1, Ordering::Relaxed).to_string());
         let io = |e| SourceError::Io(path.clone(), e);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
-        handle
-            .block_on(async {
-                let mut body = store.get(&o.location).await?.into_stream();
-                while let Some(bytes) = body.try_next().await? {
-                    out.write_all(&bytes).map_err(|e| object_store::Error::Generic { store: "spool", source: Box::new(e) })?;
-                }
-                Ok::<_, object_store::Error>(())
-            })
-            .map_err(|e| SourceError::Stream(format!("{url}: {e}").into()))?;
+        let copied = handle.block_on(async {
+            let mut body = store.get(&o.location).await?.into_stream();
+            while let Some(bytes) = body.try_next().await? {
+                out.write_all(&bytes).map_err(|e| object_store::Error::Generic { store: "spool", source: Box::new(e) })?;
+            }
+            Ok::<_, object_store::Error>(())
+        });
+        match copied {
+            Ok(()) => {}
+            Err(object_store::Error::NotFound { .. }) => {
+                tracing::warn!("{url} was deleted after it was listed; passed over");
+                let _ = std::fs::remove_file(&path);
+                return Ok(None);
+            }
+            Err(e) => return Err(SourceError::Stream(format!("{url}: {e}").into())),
+        }
         out.flush().map_err(io)?;
-        Ok(path)
+        Ok(Some(path))
+    }
+}
+
+/// Spool directories of processes that are gone (killed while reading an
+/// object), on systems that show processes in /proc.
+fn remove_stale_spools(tmp: &std::path::Path) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("authlake-s3-").and_then(|r| r.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 

@@ -111,19 +111,21 @@ pub fn read_object(
     FileReader::new(local, name.to_string(), None, defaults, clock, sink).read(0)
 }
 
-/// Whether a file's first bytes can start records: JSON (after a
-/// byte-order mark and whitespace) or gzip. README files, images and the
-/// like found in a log directory are skipped and named, not read into
-/// hundreds of dead letters.
+/// Whether a file's first bytes (`head`, up to 4 KiB) can hold records:
+/// gzip, or text with a line that starts a JSON document (so a file whose
+/// first record is broken is still read, that record dead-lettered).
+/// README files, images and the like found beside the logs are skipped and
+/// named, not read into hundreds of dead letters.
 fn may_hold_records(head: &[u8]) -> bool {
-    if head.starts_with(&[0x1f, 0x8b]) {
+    const BINARY: [&[u8]; 6] = [b"\x89PNG", b"\xFF\xD8\xFF", b"GIF8", b"%PDF", b"PK\x03\x04", b"\0"];
+    if head.starts_with(&[0x1f, 0x8b]) || head.is_empty() {
         return true;
     }
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    match head.iter().find(|c| !c.is_ascii_whitespace()) {
-        None => true,
-        Some(c) => matches!(c, b'{' | b'['),
+    if BINARY.iter().any(|m| head.starts_with(m)) {
+        return false;
     }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.split(|&c| c == b'\n').any(|line| matches!(line.iter().find(|c| !c.is_ascii_whitespace()), Some(b'{' | b'[')))
 }
 
 struct FileReader<'a> {
@@ -471,6 +473,17 @@ mod tests {
         assert!(sink.0.len() > 2, "several chunks: {}", sink.0.len());
         assert_eq!(sink.0.last().unwrap().positions.last().unwrap().1.offset, Some(text.len() as u64));
         assert_eq!(sink.0.iter().map(|c| c.payloads).sum::<u64>(), expected.len() as u64);
+    }
+
+    #[test]
+    fn files_that_cannot_hold_records_are_told_by_their_first_bytes() {
+        assert!(may_hold_records(b"\xEF\xBB\xBF  {\"a\": 1}"));
+        assert!(may_hold_records(b"[1]"));
+        assert!(may_hold_records(b"garbage first line\n{\"eventName\": \"x\"}\n"), "a broken first record");
+        assert!(may_hold_records(&[0x1f, 0x8b, 8]));
+        assert!(!may_hold_records(b"# Cognito logs\n\nExported nightly.\n"));
+        assert!(!may_hold_records(b"\x89PNG\r\n\x1a\n{"));
+        assert!(!may_hold_records(b"\0\0\0\x01Bud1"));
     }
 
     #[test]
