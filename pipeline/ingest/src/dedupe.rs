@@ -29,9 +29,7 @@ use arrow::datatypes::TimestampMicrosecondType;
 use authlake_core::partition::PartitionKey;
 use authlake_lake::commit::LakeState;
 use authlake_lake::{Lake, LakeError, TableKind};
-use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
+use authlake_lake::ranges::read_columns;
 
 /// The window a user gets without asking: CloudTrail's and Firehose's
 /// re-deliveries and copied files arrive within days.
@@ -185,7 +183,9 @@ impl Dedupe {
 
     async fn read_files(&mut self, lake: &Lake, files: Vec<(String, u64)>) -> Result<(), LakeError> {
         for (path, bytes) in files {
-            read_columns(lake, &path, bytes, &["event_id", "event_time"], |batch| {
+            // A file a maintenance commit removed since the snapshot: its
+            // rows are in its replacements, read after the next refresh.
+            let read = read_columns(lake, &path, bytes, &["event_id", "event_time"], |batch| {
                 let Some((ids, times)) = id_columns(batch) else { return };
                 for i in 0..batch.num_rows() {
                     if ids.is_valid(i) && times.is_valid(i) {
@@ -194,29 +194,12 @@ impl Dedupe {
                 }
             })
             .await?;
-            self.indexed.insert(path);
+            if read {
+                self.indexed.insert(path);
+            }
         }
         Ok(())
     }
-}
-
-/// Hands each batch of `columns` of a committed lake file to `each`.
-pub(crate) async fn read_columns(lake: &Lake, path: &str, bytes: u64, columns: &[&str], mut each: impl FnMut(&RecordBatch)) -> Result<(), LakeError> {
-    let location = object_store::path::Path::from(path);
-    let store_err = |e| LakeError::store(&location, e);
-    let data = lake.store.get(&location).await.map_err(store_err)?.bytes().await.map_err(store_err)?;
-    let parquet_err = |e: parquet::errors::ParquetError| LakeError::Parquet { path: path.to_string(), reason: e.to_string() };
-    if data.len() as u64 != bytes {
-        return Err(LakeError::Parquet { path: path.to_string(), reason: format!("has {} bytes, its commit recorded {bytes}", data.len()) });
-    }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(parquet_err)?;
-    let schema = builder.parquet_schema();
-    let leaves = (0..schema.num_columns()).filter(|&i| columns.contains(&schema.column(i).name()));
-    let mask = ProjectionMask::leaves(schema, leaves.collect::<Vec<_>>());
-    for batch in builder.with_projection(mask).build().map_err(parquet_err)? {
-        each(&batch.map_err(|e| LakeError::Parquet { path: path.to_string(), reason: e.to_string() })?);
-    }
-    Ok(())
 }
 
 /// An id's 128-bit hash: already uniform, so the map hashes it no further.

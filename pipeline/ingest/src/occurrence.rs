@@ -26,7 +26,7 @@ use authlake_core::position::{nth_occurrence, occurrence_of, CONTENT_ID_PREFIX};
 use authlake_lake::commit::LakeState;
 use authlake_lake::{Lake, LakeError, TableKind};
 
-use crate::dedupe::read_columns;
+use authlake_lake::ranges::read_columns;
 
 /// Objects whose counts are kept: the files of a directory are read one
 /// after another, and a stream's message is never split across chunks.
@@ -118,6 +118,7 @@ async fn committed_counts(lake: &Lake, state: &LakeState) -> Result<HashMap<Stri
     let mut counts: HashMap<String, HashMap<String, u32>> = HashMap::new();
     let files = state.live.values().filter(|f| f.table == TableKind::Events);
     for f in files {
+        // A file removed since the snapshot: its rows are in its replacements.
         read_columns(lake, &f.path, f.bytes, &["event_id", "source"], |batch| {
             let (Some(ids), Some(sources)) = (column(batch, "event_id"), column(batch, "source")) else { return };
             for i in 0..batch.num_rows() {

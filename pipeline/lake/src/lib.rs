@@ -37,6 +37,7 @@ pub mod erasures;
 pub mod files;
 pub mod history;
 pub mod positions;
+pub mod ranges;
 pub mod recover;
 pub mod table;
 pub mod upgrade;
