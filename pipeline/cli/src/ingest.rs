@@ -285,10 +285,11 @@ pub async fn ingest_files(
                 let events = p.events.load(Ordering::Relaxed);
                 let mb = p.bytes.load(Ordering::Relaxed) as f64 / 1e6;
                 eprint!(
-                    "\r  {events} events ({:.0}/s), {} dead letters, {} skipped, {mb:.1} MB read, {} commits   ",
+                    "\r  {events} events ({:.0}/s), {} dead letters, {} skipped, {} duplicates, {mb:.1} MB read, {} commits   ",
                     events as f64 / secs,
                     p.dead_letters.load(Ordering::Relaxed),
                     p.skipped.load(Ordering::Relaxed),
+                    p.duplicates.load(Ordering::Relaxed),
                     p.commits.load(Ordering::Relaxed)
                 );
             }

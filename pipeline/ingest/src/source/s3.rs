@@ -23,7 +23,7 @@
 //! other failure the object store did not overcome with its retries stops
 //! the ingest (what was committed stays).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,13 +117,13 @@ pub fn read_objects(
     let key = spec.position_key();
     let mut watermark = start.get(&key).and_then(|c| c.offset).unwrap_or(0) as i64;
     // Objects at or past the watermark read by this run, by key and date
-    // (an object written again under its key is another object) → date.
-    let mut read: HashMap<(String, i64), i64> = HashMap::new();
+    // (an object written again under its key is another object).
+    let mut read: HashSet<(String, i64)> = HashSet::new();
     let spool = Spool::new()?;
     loop {
         let listed_at = chrono::Utc::now().timestamp_millis();
         let mut objects: Vec<ObjectMeta> = handle.block_on(store.list(None).try_collect()).map_err(|e| stream_err(spec, e))?;
-        objects.retain(|o| millis(o) >= watermark && !read.contains_key(&(o.location.to_string(), millis(o))) && !is_not_a_log(o.location.as_ref()));
+        objects.retain(|o| millis(o) >= watermark && !read.contains(&(o.location.to_string(), millis(o))) && !is_not_a_log(o.location.as_ref()));
         objects.sort_by(|a, b| (millis(a), &a.location).cmp(&(millis(b), &b.location)));
         let settled = listed_at - LAST_MODIFIED_PRECISION_MS - i64::try_from(opts.lateness.as_millis()).unwrap_or(i64::MAX / 2);
         tracing::debug!(objects = objects.len(), watermark, "listed {}", spec.url());
@@ -137,11 +137,11 @@ pub fn read_objects(
                     return Ok(());
                 }
             }
-            read.insert((o.location.to_string(), millis(o)), millis(o));
+            read.insert((o.location.to_string(), millis(o)));
             let next = objects.get(i + 1).map_or(settled, |n| millis(n).min(settled));
             if next > watermark {
                 watermark = next;
-                read.retain(|_, t| *t >= watermark);
+                read.retain(|(_, t)| *t >= watermark);
                 let chunk = Chunk { positions: vec![(key.clone(), Checkpoint::offset(watermark as u64))], ..Chunk::default() };
                 if !sink.send(chunk) {
                     return Ok(());
