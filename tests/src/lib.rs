@@ -34,6 +34,9 @@
 //!   workers sharing shards, a shard split.
 //! - `compliance`: exports, OCSF, pseudonyms, tenants, retention, forget,
 //!   compaction, catalog DDL.
+//! - `detections`: the Sigma rule pack fires on each rule's positive
+//!   samples and not on its negative ones; findings written once, revised
+//!   by late events, read by Python `deltalake`; backtests; refusals.
 //! - `maintain`: compaction, retention and forget beside a live ingest and
 //!   a Python `deltalake` reader loop; erasures that stay erased, dry runs,
 //!   time travel, pinned exports, vacuum.
@@ -50,6 +53,8 @@ mod crash_loop;
 mod dedupe;
 #[cfg(test)]
 mod delta;
+#[cfg(test)]
+mod detections;
 #[cfg(test)]
 mod maintain;
 #[cfg(test)]

@@ -6,7 +6,7 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{Exit, ExitContext};
 use crate::logging::LogFormat;
-use crate::{config, demo, export, generate, ingest, kpi, maintain, query, table};
+use crate::{config, demo, detect, export, generate, ingest, kpi, maintain, query, table};
 
 /// authlake: audit and security analytics for Amazon Cognito identity events.
 #[derive(Debug, Parser)]
@@ -38,6 +38,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Run SQL over the lake (tables `events` and `dead_letters`).
     Query(query::QueryArgs),
+    /// Run the Sigma rule pack (--rules, default the built-in detections/) over the lake; findings are written once.
+    Detect(detect::DetectArgs),
     /// The metrics catalogue per closed window: table, JSON, EMF, or pushed to CloudWatch exactly once.
     Metrics(kpi::MetricsArgs),
     /// Alarms as code (--alarms, default dashboards/alarms.toml): sync to CloudWatch, list, backtest over lake history.
@@ -93,6 +95,7 @@ impl Command {
         match self {
             Command::Ingest(a) => Some(&mut a.lake),
             Command::Query(a) => Some(&mut a.lake),
+            Command::Detect(a) => Some(&mut a.lake),
             Command::Metrics(a) => Some(&mut a.lake),
             Command::Alarms(a) => Some(a.lake_mut()),
             Command::Dashboards(a) => Some(a.lake_mut()),
@@ -139,6 +142,7 @@ pub async fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Ingest(a) => ingest::run(a, &config.ingest, &config.kafka, &config.metrics).await,
         Command::Query(a) => query::run(a).await,
+        Command::Detect(a) => detect::run(a).await,
         Command::Export(a) => export::run(a).await,
         Command::Retention(a) => maintain::run_retention(a).await,
         Command::Forget(a) => maintain::run_forget(a).await,

@@ -27,6 +27,7 @@ mod logging;
 mod maintain;
 mod out;
 mod query;
+mod detect;
 mod shutdown;
 mod table;
 mod time;

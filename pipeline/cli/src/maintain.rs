@@ -234,12 +234,12 @@ pub async fn run_catalog(a: CatalogArgs) -> anyhow::Result<()> {
     let mut tables = Vec::new();
     for kind in TableKind::ALL {
         let mut files: Vec<String> = match (&live, kind) {
-            // The erasures table exists once `forget` ran.
-            (_, TableKind::Erasures) => match live_paths(&lake, kind).await {
+            // The erasures table exists once `forget` ran, findings once `detect` did.
+            (_, TableKind::Erasures | TableKind::Findings) => match live_paths(&lake, kind).await {
                 Ok(Some(paths)) => paths,
                 Ok(None) => continue,
                 Err(e) => {
-                    tracing::warn!("cannot tell whether the lake has an erasures table ({e}); leaving it out");
+                    tracing::warn!("cannot tell whether the lake has a {} table ({e}); leaving it out", kind.name());
                     continue;
                 }
             },

@@ -90,6 +90,38 @@ pub fn erasures_schema() -> SchemaRef {
         .clone()
 }
 
+/// Schema of the `findings` table: one row per revision of a detection
+/// finding, in the shape of OCSF's Detection Finding (class 2004).
+pub fn findings_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    let list = || DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("finding_id", DataType::Utf8, false),
+                Field::new("revision", DataType::Int64, false),
+                Field::new("detected_at", ts(), false),
+                Field::new("rule_id", DataType::Utf8, false),
+                Field::new("rule_title", DataType::Utf8, false),
+                Field::new("rule_level", DataType::Utf8, false),
+                Field::new("rule_tags", list(), false),
+                Field::new("window_start", ts(), false),
+                Field::new("window_end", ts(), false),
+                Field::new("group_by", DataType::Utf8, false),
+                Field::new("user_pool_id", DataType::Utf8, true),
+                Field::new("user_key", DataType::Utf8, true),
+                Field::new("ip_address", DataType::Utf8, true),
+                Field::new("device_name", DataType::Utf8, true),
+                Field::new("event_count", DataType::Int64, false),
+                Field::new("value_count", DataType::Int64, true),
+                Field::new("first_seen", ts(), false),
+                Field::new("last_seen", ts(), false),
+                Field::new("evidence", list(), false),
+            ]))
+        })
+        .clone()
+}
+
 /// Schema of a dead-letter file (table `dead_letters`).
 pub fn dead_letters_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();

@@ -211,7 +211,7 @@ impl CommitLog {
         match kind {
             TableKind::Events => self.events.as_ref(),
             TableKind::DeadLetters => self.dead_letters.as_ref(),
-            TableKind::Erasures => None,
+            TableKind::Erasures | TableKind::Findings => None,
         }
     }
 
@@ -219,7 +219,7 @@ impl CommitLog {
         match kind {
             TableKind::Events => &mut self.events,
             TableKind::DeadLetters => &mut self.dead_letters,
-            TableKind::Erasures => unreachable!("a CommitLog writes events and dead_letters; side tables commit through append"),
+            TableKind::Erasures | TableKind::Findings => unreachable!("a CommitLog writes events and dead_letters; side tables commit through append"),
         }
     }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
 use arrow::datatypes::SchemaRef;
-use authlake_core::schema::{dead_letters_schema, erasures_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
+use authlake_core::schema::{dead_letters_schema, erasures_schema, findings_schema, events_file_schema, events_table_schema, PARTITION_COLUMNS};
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake_core::kernel::StructType;
 use deltalake_core::logstore::{default_logstore, logstore_factories, LogStore, LogStoreFactory, StorageConfig};
@@ -28,6 +28,8 @@ pub enum TableKind {
     DeadLetters,
     /// Who `forget` erased, as keyed HMACs ([`crate::erasures`]).
     Erasures,
+    /// Detection findings, one row per revision (`authlake detect`).
+    Findings,
 }
 
 /// Statistics in the log cover only these columns: none identifies a
@@ -54,11 +56,12 @@ impl TableKind {
             Self::Events => "",
             Self::DeadLetters => "_authlake/tables/dead_letters",
             Self::Erasures => "_authlake/tables/erasures",
+            Self::Findings => "_authlake/tables/findings",
         }
     }
 
     /// Every table, in the order maintenance visits them.
-    pub const ALL: [TableKind; 3] = [Self::Events, Self::DeadLetters, Self::Erasures];
+    pub const ALL: [TableKind; 4] = [Self::Events, Self::DeadLetters, Self::Erasures, Self::Findings];
 
     /// The columns whose statistics enter the log (none identifies anyone).
     pub fn log_stats_columns(self) -> &'static [&'static str] {
@@ -66,6 +69,7 @@ impl TableKind {
             Self::Events => LOG_STATS_COLUMNS,
             Self::DeadLetters => &["ingest_time"],
             Self::Erasures => &["erased_at"],
+            Self::Findings => &["detected_at", "window_start", "rule_id"],
         }
     }
 
@@ -74,6 +78,7 @@ impl TableKind {
             Self::Events => "events",
             Self::DeadLetters => "dead_letters",
             Self::Erasures => "erasures",
+            Self::Findings => "findings",
         }
     }
 
@@ -105,6 +110,7 @@ impl TableKind {
             Self::Events => events_file_schema(),
             Self::DeadLetters => dead_letters_schema(),
             Self::Erasures => erasures_schema(),
+            Self::Findings => findings_schema(),
         }
     }
 
@@ -119,7 +125,7 @@ impl TableKind {
     fn partitions(self) -> Vec<String> {
         match self {
             Self::Events => PARTITION_COLUMNS.iter().map(|c| c.to_string()).collect(),
-            Self::DeadLetters | Self::Erasures => Vec::new(),
+            Self::DeadLetters | Self::Erasures | Self::Findings => Vec::new(),
         }
     }
 }

@@ -1,0 +1,230 @@
+//! A rule pack: Sigma files read, checked and compiled into finding
+//! queries. The built-in pack is `detections/rules/`; `--rules DIR`
+//! reads every `.yml`/`.yaml` file under another directory instead.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rsigma_parser::{CorrelationRule, SigmaCollection, SigmaRule, WindowMode};
+
+use crate::error::{DetectError, Refusal};
+use crate::mapping::Mapping;
+
+/// The built-in rules: (file name, text). A test checks this list against
+/// the directory.
+pub const BUILTIN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin.in"));
+
+/// A rule ready to run.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    /// The file it came from.
+    pub file: String,
+    /// The finding query ([`crate::query`]).
+    pub sql: String,
+    /// The correlation window, seconds; `None`: one finding per event.
+    pub span: Option<u64>,
+    /// The group-by fields, as the rule names them.
+    pub group_by: Vec<String>,
+}
+
+/// The rules of one pack, each of them runnable.
+#[derive(Debug)]
+pub struct Pack {
+    pub rules: Vec<Rule>,
+}
+
+struct Source {
+    file: String,
+    text: String,
+}
+
+impl Pack {
+    /// The built-in pack, or every rule file under `dir`. Any rule that
+    /// cannot run as written fails the whole load ([`DetectError::Refused`]).
+    pub fn load(dir: Option<&Path>, map: &Mapping) -> Result<Self, DetectError> {
+        let sources = match dir {
+            None => BUILTIN.iter().map(|(f, t)| Source { file: f.to_string(), text: t.to_string() }).collect(),
+            Some(d) => read_dir(d)?,
+        };
+        compile(&sources, map)
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<Source>, DetectError> {
+    let io = |path: &Path, source| DetectError::Io { path: path.display().to_string(), source };
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
+            let p = e.map_err(|e| io(&d, e))?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| Ok(Source { text: std::fs::read_to_string(&p).map_err(|e| io(&p, e))?, file: p.display().to_string() }))
+        .collect()
+}
+
+/// What the parsed form drops: correlations that ask for a window other
+/// than tumbling in so many words (the parser reads an absent `window` as
+/// sliding), and temporal ones without a condition (the parser reads that
+/// as `gte: 1`; Sigma means every referenced rule).
+#[derive(Debug, Default)]
+pub(crate) struct Raw {
+    pub not_tumbling: BTreeSet<String>,
+    pub no_condition: BTreeSet<String>,
+}
+
+impl Raw {
+    fn read(&mut self, text: &str) {
+        use serde::Deserialize as _;
+        for doc in yaml_serde::Deserializer::from_str(text) {
+            let Ok(v) = yaml_serde::Value::deserialize(doc) else { continue };
+            let (Some(id), Some(c)) = (v.get("id").and_then(|i| i.as_str()), v.get("correlation")) else { continue };
+            let window = v.get("rsigma.window").or_else(|| c.get("window")).and_then(|w| w.as_str());
+            if window.is_some_and(|w| w != "tumbling") {
+                self.not_tumbling.insert(id.to_string());
+            }
+            if c.get("condition").is_none() {
+                self.no_condition.insert(id.to_string());
+            }
+        }
+    }
+}
+
+fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectError> {
+    let mut all = SigmaCollection::new();
+    let mut raw = Raw::default();
+    let mut files = Vec::new();
+    for s in sources {
+        let c = rsigma_parser::parse_sigma_yaml(&s.text).map_err(|e| DetectError::Parse { path: s.file.clone(), reason: e.to_string() })?;
+        if let Some(e) = c.errors.first() {
+            return Err(DetectError::Parse { path: s.file.clone(), reason: e.clone() });
+        }
+        raw.read(&s.text);
+        files.extend(c.rules.iter().map(|r| (r.id.clone(), s.file.clone())));
+        files.extend(c.correlations.iter().map(|r| (r.id.clone(), s.file.clone())));
+        all.rules.extend(c.rules);
+        all.correlations.extend(c.correlations);
+        all.filters.extend(c.filters);
+    }
+    let file_of = |id: &Option<String>| files.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone()).unwrap_or_default();
+    let mut refused = Vec::new();
+    let mut rules = Vec::new();
+    let mut conditions: Vec<(String, Option<String>, String)> = Vec::new(); // (id, name, condition)
+    for r in &all.rules {
+        match detection_rule(r, &all, map) {
+            Ok((id, cond)) => conditions.push((id, r.name.clone(), cond)),
+            Err(e) => refused.push(e),
+        }
+    }
+    let referenced: BTreeSet<&str> =
+        all.correlations.iter().filter(|c| !c.generate).flat_map(|c| c.rules.iter().map(String::as_str)).collect();
+    let mut ids = BTreeSet::new();
+    for r in &all.rules {
+        let Some((id, _, cond)) = conditions.iter().find(|(id, _, _)| Some(id) == r.id.as_ref()) else { continue };
+        let by_name = r.name.as_deref().is_some_and(|n| referenced.contains(n));
+        if referenced.contains(id.as_str()) || by_name {
+            continue;
+        }
+        ids.insert(id.clone());
+        rules.push(Rule {
+            id: id.clone(),
+            title: r.title.clone(),
+            level: r.level.map_or("medium", |l| l.as_str()).to_string(),
+            tags: r.tags.clone(),
+            file: file_of(&r.id),
+            sql: crate::query::single(cond),
+            span: None,
+            group_by: Vec::new(),
+        });
+    }
+    for c in &all.correlations {
+        match correlation_rule(c, &conditions, &raw, map) {
+            Ok(rule) if !ids.insert(rule.id.clone()) => refused.push(Refusal::new(&rule.id, "two rules share this id")),
+            Ok(mut rule) => {
+                rule.file = file_of(&c.id);
+                rules.push(rule);
+            }
+            Err(e) => refused.push(e),
+        }
+    }
+    match refused.is_empty() {
+        true => Ok(Pack { rules }),
+        false => Err(DetectError::Refused(refused)),
+    }
+}
+
+fn detection_rule(r: &SigmaRule, all: &SigmaCollection, map: &Mapping) -> Result<(String, String), Refusal> {
+    let id = r.id.clone().ok_or_else(|| Refusal::new(&r.title, "a rule needs an id (findings are keyed by it)"))?;
+    let source = map
+        .logsource(&r.logsource)
+        .ok_or_else(|| Refusal::new(&id, format!("log source {:?} is not one authlake holds", r.logsource)))?;
+    let mut parts: Vec<String> = source.into_iter().map(|w| format!("({w})")).collect();
+    parts.push(crate::detection::condition(&id, &r.detection, map)?);
+    for f in &all.filters {
+        let applies = match &f.rules {
+            rsigma_parser::FilterRuleTarget::Any => true,
+            rsigma_parser::FilterRuleTarget::Specific(names) => {
+                names.iter().any(|n| Some(n) == r.id.as_ref() || Some(n) == r.name.as_ref() || *n == r.title)
+            }
+        };
+        if applies {
+            parts.push(crate::detection::condition(&id, &f.detection, map)?);
+        }
+    }
+    Ok((id, parts.join(" AND ")))
+}
+
+fn correlation_rule(
+    c: &CorrelationRule,
+    conditions: &[(String, Option<String>, String)],
+    raw: &Raw,
+    map: &Mapping,
+) -> Result<Rule, Refusal> {
+    let id = c.id.clone().ok_or_else(|| Refusal::new(&c.title, "a rule needs an id (findings are keyed by it)"))?;
+    if raw.not_tumbling.contains(&id) || c.window == WindowMode::Session {
+        return Err(Refusal::new(&id, format!("{} windows: authlake evaluates tumbling windows aligned to UTC", c.window.as_str())));
+    }
+    let mut bases = Vec::new();
+    for name in &c.rules {
+        let found = conditions.iter().find(|(i, n, _)| i == name || n.as_deref() == Some(name.as_str()));
+        match found {
+            Some((_, _, cond)) => bases.push((name.clone(), cond.clone())),
+            None => return Err(Refusal::new(&id, format!("references `{name}`, which is not a detection rule of this pack"))),
+        }
+    }
+    let mut c = c.clone();
+    if raw.no_condition.contains(&id) {
+        c.condition = rsigma_parser::CorrelationCondition::Threshold {
+            predicates: vec![(rsigma_parser::ConditionOperator::Gte, bases.len() as u64)],
+            field: None,
+            percentile: None,
+        };
+    }
+    let (sql, span) = crate::correlation::compile(&id, &c, &bases, map)?;
+    Ok(Rule {
+        id,
+        title: c.title.clone(),
+        level: c.level.map_or("medium", |l| l.as_str()).to_string(),
+        tags: c.tags.clone(),
+        file: String::new(),
+        sql,
+        span: Some(span),
+        group_by: c.group_by.clone(),
+    })
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
