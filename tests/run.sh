@@ -28,11 +28,13 @@ if ! command -v tansu >/dev/null; then
   tansu_pid=$!
 fi
 
-step "Python peers: DuckDB (reads the lake), Python deltalake and Polars (read the Delta table), moto (S3), ministack + cbor2 (CloudWatch), boto3 (and botocore's SigV4 signer), Pillow, confluent-kafka (the benchmark's librdkafka peer)"
+step "Python peers: DuckDB (reads the lake), Python deltalake and Polars (read the Delta table), moto (S3), ministack + cbor2 (CloudWatch), boto3 (and botocore's SigV4 signer), Pillow, confluent-kafka (the benchmark's librdkafka peer), sigma-cli + pySigma's SQLite backend (check the rule pack, and match it independently)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-  'duckdb>=1.1' 'deltalake>=1.0' 'polars>=1.0' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow confluent-kafka 2>&1 | grep -v 'already satisfied' || true
+  'duckdb>=1.1' 'deltalake>=1.0' 'polars>=1.0' 'moto[server]>=5.0' 'ministack>=1.5' cbor2 boto3 pillow confluent-kafka \
+  'sigma-cli>=1.0' 'pysigma-backend-sqlite>=0.1' 2>&1 | grep -v 'already satisfied' || true
 python3 -c 'import duckdb, deltalake, polars, moto.server, cbor2, boto3, PIL, confluent_kafka; print("duckdb", duckdb.__version__, "/ deltalake", deltalake.__version__, "/ moto", moto.__version__)'
 command -v ministack >/dev/null || { echo "ministack not on PATH after pip install" >&2; exit 1; }
+command -v sigma >/dev/null || { echo "sigma (sigma-cli) not on PATH after pip install" >&2; exit 1; }
 
 step "Debian packages: chromium (HTML report test); libssl-dev, pkg-config (librdkafka's build); kcat"
 . tests/debian.sh

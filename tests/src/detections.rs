@@ -128,3 +128,37 @@ fn a_rule_that_cannot_run_as_written_is_refused_by_id_with_the_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("11111111-2222-3333-4444-555555555555") && err.contains("`CommandLine` has no events column"), "{err}");
 }
+
+#[test]
+fn the_pack_passes_sigma_check() {
+    // The ATT&CK and D3FEND tag validators download their data (no
+    // network here); every other validator runs.
+    let rules = root().join("detections/rules");
+    let out = std::process::Command::new("sigma")
+        .args(["check", "-x", "attacktag", "-x", "d3_fendtag"])
+        .arg(&rules)
+        .output()
+        .expect("run sigma (tests/run.sh installs sigma-cli)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("Found 0 errors, 0 condition errors and 0 issues"), "{said}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn every_detection_rule_matches_what_pysigma_matches() {
+    let work = tempfile::tempdir().unwrap();
+    let script = root().join("tests/sigma_crosscheck.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(crate::support::authlake_bin())
+        .arg(work.path())
+        .output()
+        .expect("run python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let result = result.as_object().expect("rules");
+    assert!(result.len() >= 19, "{} detection rules compared", result.len());
+    let differ: Vec<_> = result.iter().filter(|(_, v)| v[0] != v[1]).collect();
+    assert!(differ.is_empty(), "authlake and pySigma disagree: {differ:#?}");
+    let matched = result.values().filter(|v| !v[0].as_array().unwrap().is_empty()).count();
+    assert_eq!(matched, result.len(), "every rule matches some sample event");
+}
