@@ -35,7 +35,7 @@ pub enum Command {
     /// Write realistic synthetic Cognito traffic as NDJSON.
     Generate(generate::GenerateArgs),
     /// Read events from a source into the lake, exactly once per source position.
-    Ingest(ingest::IngestArgs),
+    Ingest(Box<ingest::IngestArgs>),
     /// Run SQL over the lake (tables `events` and `dead_letters`).
     Query(query::QueryArgs),
     /// Run the Sigma rule pack (--rules, default the built-in detections/) over the lake; findings are written once.
@@ -140,7 +140,7 @@ pub async fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
         Command::Dashboards(a) => kpi::run_dashboards(a, &config.metrics).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Generate(a) => generate::run(a),
-        Command::Ingest(a) => ingest::run(a, &config.ingest, &config.kafka, &config.metrics).await,
+        Command::Ingest(a) => ingest::run(*a, &config.ingest, &config.kafka, &config.metrics).await,
         Command::Query(a) => query::run(a).await,
         Command::Detect(a) => detect::run(a).await,
         Command::Export(a) => export::run(a).await,

@@ -64,7 +64,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     tracing::info!("[2/5] ingesting into {}", lake_dir.display());
     let lake = Lake::open(&lake_dir.display().to_string(), true)?;
     let opts = IngestOptions { writer_id: "demo".into(), ..Default::default() };
-    let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, crate::shutdown::signal()).await?;
+    let summary = crate::ingest::ingest_files(&lake, file::resolve(&input.display().to_string())?, &opts, Default::default(), crate::shutdown::signal()).await?;
     println!("{}", crate::ingest::summary_line(&summary, &lake));
 
     tracing::info!("[3/5] KPIs over the lake (named queries of queries/)");

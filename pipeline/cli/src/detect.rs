@@ -163,3 +163,55 @@ fn backtest(runs: &[RuleRun]) -> anyhow::Result<RecordBatch> {
         ],
     )?)
 }
+
+/// `ingest --detect`: after every commit, the pack over the windows the
+/// commit's events fall in (each rule widens the span to its whole
+/// windows); first, once, over the whole lake, so that what a stopped
+/// follower left unevaluated is caught up. Findings are written once, so
+/// overlapping passes add nothing twice. A failed pass keeps its span and
+/// is retried after the next commit.
+pub struct Follower {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Follower {
+    pub fn start(lake: Lake, rules: Option<PathBuf>, progress: Arc<authlake_ingest::Progress>) -> anyhow::Result<Self> {
+        let pack = Pack::load(rules.as_deref(), &Mapping::builtin()).map_err(refused)?;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut pending = Some((Range::ALL.since, Range::ALL.until - 1));
+            loop {
+                let last = *stopped.borrow();
+                if let Some((lo, hi)) = progress.committed.take() {
+                    pending = Some(pending.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+                }
+                if let Some((lo, hi)) = pending {
+                    let started = std::time::Instant::now();
+                    match run::detect(&lake, &pack, Range { since: lo, until: hi + 1 }, "detect").await {
+                        Ok((runs, w)) => {
+                            pending = None;
+                            let found: usize = runs.iter().map(|r| r.findings.len()).sum();
+                            tracing::info!(findings = found, new = w.new, revised = w.revised, seconds = started.elapsed().as_secs_f64(), "detections after commit");
+                        }
+                        Err(e) => tracing::warn!("detections failed ({e}); retried after the next commit"),
+                    }
+                }
+                if last {
+                    break;
+                }
+                tokio::select! {
+                    () = progress.committed.notify.notified() => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+        });
+        Ok(Self { task, stop })
+    }
+
+    /// One last pass over what the final commits landed.
+    pub async fn finish(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -63,6 +63,13 @@ pub struct IngestArgs {
     /// Keep consuming until SIGTERM/Ctrl-C (stream sources).
     #[arg(long)]
     pub follow: bool,
+    /// Run the Sigma rule pack after every commit over the windows the commit touched
+    /// (and once over the whole lake at start); findings go to the `findings` table, once.
+    #[arg(long)]
+    pub detect: bool,
+    /// With --detect: a directory of Sigma rules [default: the built-in pack].
+    #[arg(long, requires = "detect", env = "AUTHLAKE_RULES")]
+    pub rules: Option<std::path::PathBuf>,
     /// S3: how often a follower lists the prefix for new objects [default: 30s].
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
@@ -228,21 +235,22 @@ pub async fn run(
         }
         false => None,
     };
+    let progress = Arc::new(Progress::default());
+    let detector = match args.detect {
+        true => Some(crate::detect::Follower::start(lake.clone(), args.rules.clone(), progress.clone())?),
+        false => None,
+    };
     let summary = match source {
-        Source::Kafka(spec, kopts) => {
-            let progress = Arc::new(Progress::default());
-            authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, shutdown).await?
-        }
-        Source::Kinesis(spec, kopts) => {
-            let progress = Arc::new(Progress::default());
-            authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?
-        }
+        Source::Kafka(spec, kopts) => authlake_kafka::run_kafka(&lake, &spec, &kopts, &opts, progress, shutdown).await?,
+        Source::Kinesis(spec, kopts) => authlake_kinesis::source::run_kinesis(&lake, &spec, &kopts, &opts, progress, shutdown).await?,
         Source::S3(spec, sopts) => {
-            let progress = Arc::new(Progress::default());
             authlake_ingest::run_s3(&lake, &spec, &sopts, &opts, progress, shutdown).await.with_context(|| format!("ingest {} into {}", spec.url(), lake.display()))?
         }
-        Source::Files(files) => ingest_files(&lake, files, &opts, shutdown).await?,
+        Source::Files(files) => ingest_files(&lake, files, &opts, progress, shutdown).await?,
     };
+    if let Some(d) = detector {
+        d.finish().await;
+    }
     println!("{}", summary_line(&summary, &lake));
     if !summary.not_records.is_empty() {
         println!("{}", not_records_line(&summary.not_records));
@@ -272,9 +280,9 @@ pub async fn ingest_files(
     lake: &Lake,
     files: Vec<std::path::PathBuf>,
     opts: &IngestOptions,
+    progress: Arc<Progress>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<IngestSummary> {
-    let progress = Arc::new(Progress::default());
     let ticker = crate::logging::show_progress().then(|| {
         let p = progress.clone();
         tokio::spawn(async move {

@@ -74,6 +74,50 @@ pub struct Progress {
     pub commits: AtomicU64,
     /// How long the last commit took (closing files to the commit record), µs.
     pub last_commit_micros: AtomicU64,
+    /// The event times the commits since it was last taken landed
+    /// (what a follower's detections evaluate next).
+    pub committed: Committed,
+}
+
+/// The span of event times committed since last taken, and a wake-up for
+/// whoever waits on it.
+#[derive(Debug, Default)]
+pub struct Committed {
+    span: std::sync::Mutex<Option<(i64, i64)>>,
+    pub notify: tokio::sync::Notify,
+}
+
+impl Committed {
+    /// Adds a commit's events, from its files' statistics.
+    fn note(&self, files: &[authlake_lake::AddedFile]) {
+        let Some((lo, hi)) = event_time_span(files) else { return };
+        let mut span = self.span.lock().unwrap_or_else(|e| e.into_inner());
+        *span = Some(match *span {
+            None => (lo, hi),
+            Some((a, b)) => (a.min(lo), b.max(hi)),
+        });
+        drop(span);
+        self.notify.notify_one();
+    }
+
+    /// The event times committed since the last call: `[min, max]`, µs.
+    pub fn take(&self) -> Option<(i64, i64)> {
+        self.span.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The least and greatest `event_time` of the events files among `files`.
+fn event_time_span(files: &[authlake_lake::AddedFile]) -> Option<(i64, i64)> {
+    let time = |v: &serde_json::Value| {
+        v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_micros())
+    };
+    let mut out: Option<(i64, i64)> = None;
+    for f in files.iter().filter(|f| f.table == authlake_lake::TableKind::Events) {
+        let stats: serde_json::Value = serde_json::from_str(f.stats.as_deref()?).ok()?;
+        let (lo, hi) = (time(&stats["minValues"]["event_time"])?, time(&stats["maxValues"]["event_time"])?);
+        out = Some(out.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    }
+    out
 }
 
 /// What a finished run did.
@@ -383,6 +427,7 @@ impl Batch {
         summary.commits += 1;
         progress.commits.fetch_add(1, Ordering::Relaxed);
         progress.last_commit_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        progress.committed.note(&committed.add);
         self.opened = None;
         Ok(())
     }
