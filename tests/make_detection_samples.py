@@ -161,6 +161,15 @@ def main():
     write("cognito_token_refresh_storm", refresh(50, "192.0.2.55", 10),
           refresh(49, "192.0.2.55", 10) + refresh(10, "192.0.2.56", 10))
 
+    s = Sample("newcountry")
+    home = lambda d, u: s.ev(at(9, day=d), event_type="sign_in", username=u, country="United States", ip_address="52.94.1.1")
+    away = lambda d, u: s.ev(at(10, day=d), event_type="sign_in", username=u, country="Brazil", ip_address="177.10.0.1")
+    write("cognito_new_country_for_pool",
+          # learning from day 0; Brazil first seen on day 20
+          [home(0, "wade"), home(5, "xena"), home(20, "wade"), away(20, "yara")],
+          # Brazil first seen on day 3 (still learning), again on day 20: not new
+          [home(0, "wade"), away(3, "yara"), home(20, "wade"), away(20, "zed")])
+
 
 if __name__ == "__main__":
     main()

@@ -63,6 +63,9 @@ def main():
             for n, doc in enumerate(yaml.safe_load_all(f)):
                 if doc and "detection" in doc:
                     doc.pop("name", None)
+                    # authlake's extension (new values after learning) is not
+                    # Sigma: both sides run the rule's plain selection.
+                    doc.pop("new_value", None)
                     out = os.path.join(rules_dir, f"{doc['id']}.yml")
                     with open(out, "w") as g:
                         yaml.safe_dump(doc, g, sort_keys=False)

@@ -19,6 +19,7 @@ pub mod detection;
 pub mod error;
 pub mod findings;
 pub mod mapping;
+pub mod new_value;
 pub mod query;
 pub mod rules;
 pub mod run;

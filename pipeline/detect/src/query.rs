@@ -88,6 +88,38 @@ fn aggregate(s: &Shape, from: &str, having: &str) -> String {
     )
 }
 
+/// authlake's `new_value` rules: a value of `field` first seen in its
+/// group at least `learning` seconds after the group's first event, one
+/// finding per group, value and UTC day of first sight (the events of
+/// that day). First sights are judged over the whole lake; the range
+/// picks the days reported.
+pub fn new_value(condition: &str, groups: &[String], field: &str, learning: u64) -> String {
+    let g: Vec<String> = (0..groups.len()).map(|i| format!("g{i}")).collect();
+    let n = groups.len();
+    let cols: Vec<String> = groups.iter().enumerate().map(|(i, e)| format!("{e} AS g{i}")).collect();
+    let on = |a: &str, b: &str| g.iter().map(|k| format!("{a}.{k} = {b}.{k}")).collect::<Vec<_>>().join(" AND ");
+    let not_null: String = g.iter().map(|k| format!(" AND {k} IS NOT NULL")).collect();
+    let gl = g.join(", ");
+    let sql = format!(
+        "WITH m AS (SELECT event_id, event_time, user_pool_id, COALESCE(username, user_sub) AS user_key, ip_address, device_name, \
+         {cols}, {field} AS v FROM events WHERE {condition}), \
+         m1 AS (SELECT * FROM m WHERE v IS NOT NULL{not_null}), \
+         s AS (SELECT {gl}, MIN(event_time) AS t0 FROM m1 GROUP BY {gl}), \
+         f AS (SELECT {gl}, v, MIN(event_time) AS t1 FROM m1 GROUP BY {gl}, v), \
+         n AS (SELECT f.*, date_bin(INTERVAL '86400 seconds', f.t1, TIMESTAMP '1970-01-01T00:00:00Z') AS w FROM f JOIN s ON {on_fs} \
+               WHERE f.t1 >= s.t0 + INTERVAL '{learning} seconds'), \
+         o AS (SELECT m1.event_id, m1.event_time, m1.user_pool_id, m1.user_key, m1.ip_address, m1.device_name, {m_g}, m1.v AS g{n}, n.w \
+               FROM m1 JOIN n ON {on_mn} AND m1.v = n.v \
+               WHERE n.w >= ${{since}} AND n.w < ${{until}} AND m1.event_time >= n.w AND m1.event_time < n.w + INTERVAL '86400 seconds') ",
+        cols = cols.join(", "),
+        on_fs = on("f", "s"),
+        on_mn = on("m1", "n"),
+        m_g = g.iter().map(|k| format!("m1.{k}")).collect::<Vec<_>>().join(", "),
+    );
+    let shape = Shape { span: 86_400, groups: vec![String::new(); n + 1], value: None, bases: Vec::new() };
+    format!("{sql}{}", aggregate(&shape, "o", "TRUE"))
+}
+
 /// Counts, values and unordered temporal correlations.
 pub fn windowed(s: &Shape, having: &str) -> String {
     format!("WITH {} {}", matched(s), aggregate(s, "m", having))

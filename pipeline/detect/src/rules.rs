@@ -138,15 +138,23 @@ fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectError> {
             continue;
         }
         ids.insert(id.clone());
+        let (sql, span, group_by) = match crate::new_value::NewValue::of(id, r, map) {
+            Err(e) => {
+                refused.push(e);
+                continue;
+            }
+            Ok(None) => (crate::query::single(cond), None, Vec::new()),
+            Ok(Some(nv)) => (nv.sql(cond), Some(86_400), nv.group_by()),
+        };
         rules.push(Rule {
             id: id.clone(),
             title: r.title.clone(),
             level: r.level.map_or("medium", |l| l.as_str()).to_string(),
             tags: r.tags.clone(),
             file: file_of(&r.id),
-            sql: crate::query::single(cond),
-            span: None,
-            group_by: Vec::new(),
+            sql,
+            span,
+            group_by,
         });
     }
     for c in &all.correlations {
