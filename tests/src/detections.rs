@@ -96,6 +96,10 @@ fn findings_are_written_once_and_late_events_revise_them() {
     let rows: Value = serde_json::from_str(rows.trim()).expect("json");
     let id = first[0]["finding_id"].as_str().unwrap();
     assert_eq!(rows, serde_json::json!([[id, 1, 20, 20], [id, 2, 21, 21]]));
+    // In authlake's own SQL: every revision, and the latest of each.
+    let sql = format!("SELECT (SELECT count(*) FROM findings WHERE rule_id = '{STUFFING}') AS revisions, revision, event_count FROM findings_latest WHERE rule_id = '{STUFFING}'");
+    let latest: Value = serde_json::from_str(&authlake_ok(&["query", "--lake", &lake, "--format", "json", &sql])).unwrap();
+    assert_eq!(latest, serde_json::json!([{"revisions": 2, "revision": 2, "event_count": 21}]));
 }
 
 #[test]

@@ -141,6 +141,7 @@ async fn context(lake: &Lake, views: bool, at: Option<AsOf>) -> Result<(SessionC
         let cfg = ListingTableConfig::new(dl_url).with_listing_options(dl_options).with_schema(dead_letters_schema());
         ctx.register_table("dead_letters", Arc::new(ListingTable::try_new(cfg)?))?;
     }
+    crate::side_tables::register(&ctx, lake).await?;
     Ok((ctx, version))
 }
 

@@ -38,6 +38,7 @@ pub mod local_reads;
 pub mod output;
 pub mod partial;
 pub mod runs;
+pub mod side_tables;
 pub mod verify;
 pub mod view_eq;
 pub mod writes;
