@@ -84,16 +84,20 @@ def main():
     hr = lambda t, u: s.ev(t, event_type="sign_in", username=u, risk_level="high", risk_decision="block", outcome="failure",
                            ip_address="203.0.113.99")
     write("cognito_new_device_then_high_risk",
-          [nd(at(8), "hank"), hr(at(9), "hank")],
-          [hr(at(7), "ivy"), nd(at(8), "ivy"), nd(at(8), "jack"), hr(at(9), "kate")])
+          [nd(at(8, 5), "hank"), hr(at(8, 40), "hank")],
+          # the wrong order; another user's high risk; high risk in the next hour
+          [hr(at(7, 10), "ivy"), nd(at(7, 20), "ivy"), nd(at(8, 5), "jack"), hr(at(8, 10), "kate"),
+           nd(at(9, 50), "lena"), hr(at(10, 5), "lena")])
 
     s = Sample("dupid")
     native = lambda t, u, e: s.ev(t, event_type="sign_in", username=u, email=e)
     fed = lambda t, u, e: s.ev(t, event_type="federated_sign_in", username=u, email=e, provider_name="Google", provider_type="Google")
+    refresh = lambda t, u, e: s.ev(t, event_type="token_refresh", username=u, email=e)
     write("cognito_duplicate_identities",
           [native(at(10), "liam", "liam@example.com"), fed(at(12), "Google_1001", "liam@example.com")],
-          [native(at(10), "mia", "mia@example.com"), fed(at(12), "Google_1002", "noah@example.com"),
-           native(at(13), "olga", "olga@example.com"), native(at(14), "olga2", "olga2@example.com")])
+          # one federated identity seen through several kinds of events; two people, two emails
+          [fed(at(10), "Google_1002", "mia@example.com"), refresh(at(11), "Google_1002", "mia@example.com"),
+           native(at(12), "mia", "mia.other@example.com"), native(at(13), "noah", "noah@example.com")])
 
     s = Sample("spray")
     spray = lambda n: [s.ev(at(1 + 2 * i, 7), event_type="sign_in", outcome="failure", username=f"staff{i:02}",

@@ -123,3 +123,7 @@ fn extended(id: &str, e: &ConditionExpr, bases: Bases<'_>) -> Result<String, Ref
         ConditionExpr::Selector { .. } => return Err(Refusal::new(id, "selectors in a correlation condition")),
     })
 }
+
+#[cfg(test)]
+#[path = "correlation_tests.rs"]
+mod tests;

@@ -37,9 +37,9 @@ pub struct Pack {
     pub rules: Vec<Rule>,
 }
 
-struct Source {
-    file: String,
-    text: String,
+pub(crate) struct Source {
+    pub file: String,
+    pub text: String,
 }
 
 impl Pack {
@@ -102,7 +102,7 @@ impl Raw {
     }
 }
 
-fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectError> {
+pub(crate) fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectError> {
     let mut all = SigmaCollection::new();
     let mut raw = Raw::default();
     let mut files = Vec::new();

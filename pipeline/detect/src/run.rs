@@ -64,7 +64,7 @@ pub async fn evaluate(ctx: &SessionContext, pack: &Pack, range: Range) -> Result
         let (_, batches) =
             authlake_analytics::run_sql(ctx, &sql).await.map_err(|source| DetectError::Query { rule: rule.id.clone(), source })?;
         let found = findings::from_batches(rule, &batches)?;
-        tracing::debug!(rule = %rule.id, findings = found.len(), "rule evaluated");
+        tracing::debug!(rule = %rule.id, findings = found.len(), seconds = started.elapsed().as_secs_f64(), "rule evaluated");
         out.push(RuleRun { rule: rule.clone(), findings: found, elapsed: started.elapsed() });
     }
     Ok(out)
