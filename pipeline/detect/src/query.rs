@@ -66,23 +66,31 @@ fn keys(s: &Shape) -> Vec<String> {
     std::iter::once("w".to_string()).chain((0..s.groups.len()).map(|i| format!("g{i}"))).collect()
 }
 
-/// The aggregate over `from`, grouped by window and group values.
+/// The aggregate over `from`, grouped by window and group values, in two
+/// steps: the groups that pass `having` first (only what it needs), then
+/// the finding's columns over those groups' rows alone. Evidence lists and
+/// the entity's distinct counts cost per group, and most groups (every
+/// user in every window) never pass.
 fn aggregate(s: &Shape, from: &str, having: &str) -> String {
+    let keys = keys(s);
     let group_key = match s.groups.len() {
         0 => "''".to_string(),
         n => format!("concat_ws(chr(31), {})", (0..n).map(|i| format!("CAST(g{i} AS VARCHAR)")).collect::<Vec<_>>().join(", ")),
     };
     let entity = |c: &str| format!("CASE WHEN COUNT(DISTINCT {c}) = 1 AND COUNT({c}) = COUNT(*) THEN MIN({c}) END AS {c}");
+    let passing = keys.iter().map(|k| format!("{k} AS q_{k}")).collect::<Vec<_>>().join(", ");
+    let on = keys.iter().map(|k| format!("{k} = q_{k}")).collect::<Vec<_>>().join(" AND ");
     format!(
-        "SELECT w AS window_start, w + INTERVAL '{span} seconds' AS window_end, {group_key} AS group_key, \
+        "q AS (SELECT {passing} FROM {from} GROUP BY {list} HAVING {having}) \
+         SELECT w AS window_start, w + INTERVAL '{span} seconds' AS window_end, {group_key} AS group_key, \
          COUNT(*) AS event_count, {value_count} AS value_count, MIN(event_time) AS first_seen, MAX(event_time) AS last_seen, \
          array_slice(array_agg(event_id ORDER BY event_time, event_id), 1, {EVIDENCE}) AS evidence, \
-         {}, {}, {}, {} FROM {from} GROUP BY {} HAVING {having}",
+         {}, {}, {}, {} FROM {from} JOIN q ON {on} GROUP BY {list}",
         entity("user_pool_id"),
         entity("user_key"),
         entity("ip_address"),
         entity("device_name"),
-        keys(s).join(", "),
+        list = keys.join(", "),
         span = s.span,
         value_count = if s.value.is_some() { "COUNT(DISTINCT v)" } else { "CAST(NULL AS BIGINT)" },
     )
@@ -117,12 +125,12 @@ pub fn new_value(condition: &str, groups: &[String], field: &str, learning: u64)
         m_g = g.iter().map(|k| format!("m1.{k}")).collect::<Vec<_>>().join(", "),
     );
     let shape = Shape { span: 86_400, groups: vec![String::new(); n + 1], value: None, bases: Vec::new() };
-    format!("{sql}{}", aggregate(&shape, "o", "TRUE"))
+    format!("{sql}, {}", aggregate(&shape, "o", "TRUE"))
 }
 
 /// Counts, values and unordered temporal correlations.
 pub fn windowed(s: &Shape, having: &str) -> String {
-    format!("WITH {} {}", matched(s), aggregate(s, "m", having))
+    format!("WITH {}, {}", matched(s), aggregate(s, "m", having))
 }
 
 /// `temporal_ordered`: step `i` is the first match of rule `i` after
@@ -144,5 +152,5 @@ pub fn ordered(s: &Shape, having: &str) -> String {
     }
     let last = s.bases.len() - 1;
     ctes.push(format!("o AS (SELECT m.* FROM m JOIN s{last} ON {})", on("m", &format!("s{last}"))));
-    format!("WITH {} {}", ctes.join(", "), aggregate(s, "o", having))
+    format!("WITH {}, {}", ctes.join(", "), aggregate(s, "o", having))
 }
