@@ -166,3 +166,41 @@ fn every_detection_rule_matches_what_pysigma_matches() {
     let matched = result.values().filter(|v| !v[0].as_array().unwrap().is_empty()).count();
     assert_eq!(matched, result.len(), "every rule matches some sample event");
 }
+
+/// Generated traffic: quiet days make no finding at the pack's default
+/// thresholds, and every incident the generator injects is found.
+#[test]
+fn generated_baseline_is_quiet_and_injected_incidents_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| -> Vec<Value> {
+        let data = dir.path().join(format!("{name}.ndjson"));
+        let lake = dir.path().join(name);
+        let mut args = vec!["generate", "--events", "150000", "--days", "30", "--seed", "23", "--end", "2026-11-30T00:00:00Z"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", data.to_str().unwrap()]);
+        authlake_ok(&args);
+        findings_over(&lake, &[data])
+    };
+    let quiet = run("quiet", &["--no-incidents"]);
+    assert!(quiet.is_empty(), "false findings on quiet traffic: {quiet:#?}");
+
+    let truth = dir.path().join("truth.json");
+    let found = run("incidents", &["--truth", truth.to_str().unwrap()]);
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
+    let of = |rule: &str| found.iter().filter(|f| f["rule_id"] == rule).collect::<Vec<_>>();
+    let stuffing = of("b83531d4-504b-41ab-8be2-2738c2cf149f");
+    assert!(!stuffing.is_empty() && stuffing.iter().all(|f| f["ip_address"] == truth["credential_stuffing"]["ip"]), "{found:#?}");
+    let fatigue = of("9a24f412-5e6f-4c45-9ae4-15c042c64b04");
+    assert!(fatigue.iter().any(|f| f["user_key"] == truth["mfa_fatigue"]["username"]), "{found:#?}");
+    let travel = of("15c1ad09-4f46-4f5f-9400-76fc1246d029");
+    assert!(travel.iter().any(|f| f["user_key"] == truth["impossible_travel"]["username"]), "{found:#?}");
+    let other: Vec<_> = found
+        .iter()
+        .filter(|f| {
+            !["b83531d4-504b-41ab-8be2-2738c2cf149f", "9a24f412-5e6f-4c45-9ae4-15c042c64b04", "15c1ad09-4f46-4f5f-9400-76fc1246d029", "2e106ec6-455c-4c44-9f8f-17dcdca2566c"]
+                .contains(&f["rule_id"].as_str().unwrap())
+        })
+        .collect();
+    // Password spraying also fires on the stuffing address (a day's window).
+    assert!(other.is_empty(), "findings no injected incident explains: {other:#?}");
+}
