@@ -90,14 +90,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     tracing::info!("[4/5] detections and the metrics catalogue (daily windows, all user pools)");
-    println!("\n== Detections");
-    for name in ["credential_stuffing", "mfa_fatigue", "impossible_travel", "new_device_high_risk", "duplicate_identities"] {
-        let sql = authlake_analytics::named::find(name, None)?.bind(&Default::default())?;
-        let sql = format!("SELECT COUNT(*) AS n FROM ({sql})");
-        let text = crate::query::query_text(&lake, &sql, OutputFormat::Csv, false).await?;
-        let n = text.lines().nth(1).unwrap_or("0");
-        println!("{name:<22} {n:>4} found   authlake query --lake {} --named {name}", lake_dir.display());
+    println!("\n== Detections (the Sigma rule pack, detections/rules; findings written once to the findings table)");
+    let pack = authlake_detect::Pack::load(None, &authlake_detect::Mapping::builtin())?;
+    let (runs, _) = authlake_detect::run::detect(&lake, &pack, authlake_detect::Range::ALL, "detect").await?;
+    for r in runs.iter().filter(|r| !r.findings.is_empty()) {
+        println!("{:<8} {:>4} found   {}", r.rule.level, r.findings.len(), r.rule.title);
     }
+    let quiet = runs.iter().filter(|r| r.findings.is_empty()).count();
+    println!("{quiet} more rules found nothing. authlake detect --lake {} --list", lake_dir.display());
+    println!("Findings: authlake query --lake {} \"SELECT rule_title, window_start, user_key, ip_address, event_count FROM findings_latest\"", lake_dir.display());
     let now = chrono::Utc::now();
     let daily = demo_points(&lake, "1d", now, truth.legacy_users).await?;
     println!("\n== KPIs per day (last 7 closed days; CloudWatch metric names)");
