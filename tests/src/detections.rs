@@ -100,6 +100,11 @@ fn findings_are_written_once_and_late_events_revise_them() {
     let sql = format!("SELECT (SELECT count(*) FROM findings WHERE rule_id = '{STUFFING}') AS revisions, revision, event_count FROM findings_latest WHERE rule_id = '{STUFFING}'");
     let latest: Value = serde_json::from_str(&authlake_ok(&["query", "--lake", &lake, "--format", "json", &sql])).unwrap();
     assert_eq!(latest, serde_json::json!([{"revisions": 2, "revision": 2, "event_count": 21}]));
+    // The CloudWatch metric counts the finding once, by rule and level.
+    let m: Value = serde_json::from_str(&authlake_ok(&["metrics", "--lake", &lake, "--window", "1d", "--metric", "Findings", "--format", "json"])).unwrap();
+    let ours: Vec<&Value> = m.as_array().unwrap().iter().filter(|p| p["dimensions"]["Rule"] == STUFFING).collect();
+    assert_eq!(ours.len(), 1, "{m:#?}");
+    assert_eq!((ours[0]["value"].as_f64(), &ours[0]["dimensions"]["Level"]), (Some(1.0), &serde_json::json!("high")));
 }
 
 #[test]

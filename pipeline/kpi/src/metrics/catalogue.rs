@@ -106,6 +106,9 @@ pub const CATALOGUE: &[MetricDef] = &[
     rate("TokenRefreshSuccessRate", &["TokenRefreshSuccesses"], &["TokenRefreshes"]),
     MetricDef { name: "MigrationProgress", unit: Unit::Percent, statistic: Statistic::Maximum, source: Source::Special },
     count("DeadLetters", "dead_letters"),
+    // Detection findings (the latest revision of each) by the window their
+    // events fell in, per rule and level.
+    MetricDef { name: "Findings", unit: Unit::Count, statistic: Statistic::Sum, source: Source::Special },
 ];
 
 /// The definition of metric `name`.
@@ -276,6 +279,25 @@ pub async fn compute_with(ctx: &SessionContext, opts: &CatalogueOptions) -> Resu
                 push(start, vec![("UserPoolId".to_string(), pool)], progress, (100.0 * done / total as f64).min(100.0));
             }
         }
+    }
+
+    // Findings per rule and level, by the window their first event fell
+    // in (`findings` is empty until `detect` or `ingest --detect` ran).
+    let found = metric("Findings").expect("catalogue");
+    let sql = format!(
+        "SELECT date_bin(INTERVAL '{}', first_seen, TIMESTAMP '1970-01-01T00:00:00Z') AS window_start, rule_id, rule_level, COUNT(*) AS n
+         FROM findings_latest WHERE first_seen >= TIMESTAMP '{}' AND first_seen < TIMESTAMP '{}'
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        opts.window.interval(),
+        opts.since.to_rfc3339(),
+        opts.until.to_rfc3339()
+    );
+    for r in Rows::collect(run_sql(ctx, &sql).await?.1)?.0 {
+        let dims = vec![
+            ("Rule".to_string(), r.text("rule_id").unwrap_or_default()),
+            ("Level".to_string(), r.text("rule_level").unwrap_or_default()),
+        ];
+        push(r.time("window_start")?, dims, found, r.number("n").unwrap_or(0.0));
     }
 
     // How far behind the pipeline is, by the time rows were read: the
