@@ -92,7 +92,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     tracing::info!("[4/5] detections and the metrics catalogue (daily windows, all user pools)");
     println!("\n== Detections (the Sigma rule pack, detections/rules; findings written once to the findings table)");
     let pack = authlake_detect::Pack::load(None, &authlake_detect::Mapping::builtin())?;
-    let (runs, _) = authlake_detect::run::detect(&lake, &pack, authlake_detect::Range::ALL, "detect").await?;
+    let detected = authlake_detect::run::detect(&lake, &pack, authlake_detect::Range::ALL, "detect").await?;
+    if let Some(e) = detected.failed.into_iter().next() {
+        return Err(e.into());
+    }
+    let runs = detected.runs;
     for r in runs.iter().filter(|r| !r.findings.is_empty()) {
         println!("{:<8} {:>4} found   {}", r.rule.level, r.findings.len(), r.rule.title);
     }

@@ -68,11 +68,11 @@ pub async fn run(args: DetectArgs) -> anyhow::Result<()> {
     };
     if args.backtest {
         let ctx = run::context(&lake).await?;
-        let runs = run::evaluate(&ctx, &pack, range).await?;
+        let (runs, failed) = run::evaluate(&ctx, &pack, range).await;
         print!("{}", render(&backtest_schema(), &[backtest(&runs)?], args.format.into())?);
-        return Ok(());
+        return failures(failed);
     }
-    let (runs, written) = run::detect(&lake, &pack, range, "detect").await?;
+    let run::Detected { runs, written, failed } = run::detect(&lake, &pack, range, "detect").await?;
     let all: Vec<&Finding> = runs.iter().flat_map(|r| r.findings.iter()).collect();
     print!("{}", render_findings(&all, args.format)?);
     let slowest = runs.iter().max_by_key(|r| r.elapsed);
@@ -90,7 +90,15 @@ pub async fn run(args: DetectArgs) -> anyhow::Result<()> {
         written.revised,
         written.unchanged
     );
-    Ok(())
+    failures(failed)
+}
+
+/// Rules that failed (the others ran and were written): exit 1 naming them.
+fn failures(failed: Vec<DetectError>) -> anyhow::Result<()> {
+    match failed.len() {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} rule(s) failed:\n  {}", failed.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n  ")),
+    }
 }
 
 fn render_findings(all: &[&Finding], format: OutputFormat) -> anyhow::Result<String> {
@@ -181,18 +189,21 @@ impl Follower {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(async move {
             let mut pending = Some((Range::ALL.since, Range::ALL.until - 1));
+            let mut ending = false;
             loop {
-                let last = *stopped.borrow();
+                let last = ending || *stopped.borrow();
                 if let Some((lo, hi)) = progress.committed.take() {
                     pending = Some(pending.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
                 }
                 if let Some((lo, hi)) = pending {
                     let started = std::time::Instant::now();
                     match run::detect(&lake, &pack, Range { since: lo, until: hi + 1 }, "detect").await {
-                        Ok((runs, w)) => {
+                        Ok(d) => {
+                            // A failed rule is not retried: the next pass would fail it the same way.
                             pending = None;
-                            let found: usize = runs.iter().map(|r| r.findings.len()).sum();
-                            tracing::info!(findings = found, new = w.new, revised = w.revised, seconds = started.elapsed().as_secs_f64(), "detections after commit");
+                            let found: usize = d.runs.iter().map(|r| r.findings.len()).sum();
+                            let seconds = started.elapsed().as_secs_f64();
+                            tracing::info!(findings = found, new = d.written.new, revised = d.written.revised, failed_rules = d.failed.len(), seconds, "detections after commit");
                         }
                         Err(e) => tracing::warn!("detections failed ({e}); retried after the next commit"),
                     }
@@ -202,16 +213,18 @@ impl Follower {
                 }
                 tokio::select! {
                     () = progress.committed.notify.notified() => {}
+                    // Told to stop, or the ingest ended without telling (an error): one last pass.
                     _ = stopped.changed() => {}
                 }
+                ending = stopped.has_changed().is_err();
             }
         });
         Ok(Self { task, stop })
     }
 
     /// One last pass over what the final commits landed.
-    pub async fn finish(self) {
+    pub async fn finish(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.task.await.map_err(|e| anyhow::anyhow!("the detections task failed: {e}"))
     }
 }

@@ -68,7 +68,7 @@ pub struct IngestArgs {
     #[arg(long)]
     pub detect: bool,
     /// With --detect: a directory of Sigma rules [default: the built-in pack].
-    #[arg(long, requires = "detect", env = "AUTHLAKE_RULES")]
+    #[arg(long, requires = "detect")]
     pub rules: Option<std::path::PathBuf>,
     /// S3: how often a follower lists the prefix for new objects [default: 30s].
     #[arg(long, value_name = "DURATION")]
@@ -249,7 +249,7 @@ pub async fn run(
         Source::Files(files) => ingest_files(&lake, files, &opts, progress, shutdown).await?,
     };
     if let Some(d) = detector {
-        d.finish().await;
+        d.finish().await?;
     }
     println!("{}", summary_line(&summary, &lake));
     if !summary.not_records.is_empty() {

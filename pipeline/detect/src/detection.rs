@@ -106,6 +106,9 @@ fn how(rule: &str, field: &str, mods: &[Modifier]) -> Result<How, Refusal> {
     let mut flags = String::new();
     for m in mods {
         match m {
+            Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith if h.anchor.is_some() => {
+                return Err(Refusal::new(rule, format!("`{field}`: contains, startswith and endswith exclude each other")))
+            }
             Modifier::Contains => h.anchor = Some(Anchor::Contains),
             Modifier::StartsWith => h.anchor = Some(Anchor::StartsWith),
             Modifier::EndsWith => h.anchor = Some(Anchor::EndsWith),
@@ -140,6 +143,11 @@ fn how(rule: &str, field: &str, mods: &[Modifier]) -> Result<How, Refusal> {
         None if !flags.is_empty() => return Err(Refusal::new(rule, format!("`{field}`: regex flags without `re`"))),
         None => {}
     }
+    // One way of comparing per item; `neq`, `all` and `cased` go with any.
+    let ways = [h.anchor.is_some(), h.re.is_some(), h.cidr, h.exists, h.fieldref, h.compare.is_some(), h.part.is_some()];
+    if ways.iter().filter(|w| **w).count() > 1 {
+        return Err(Refusal::new(rule, format!("`{field}`: modifiers that compare in different ways ({mods:?})")));
+    }
     Ok(h)
 }
 
@@ -162,6 +170,15 @@ fn item(rule: &str, i: &DetectionItem, map: &Mapping) -> Result<String, Refusal>
 }
 
 fn value(rule: &str, name: &str, f: &Field, h: &How, v: &SigmaValue, map: &Mapping) -> Result<String, Refusal> {
+    let m = compare(rule, name, f, h, v, map)?;
+    Ok(match h.neq {
+        // Present and not matching: a field the event lacks matches nothing.
+        true => format!("({} IS NOT NULL AND NOT COALESCE({m}, FALSE))", f.sql),
+        false => m,
+    })
+}
+
+fn compare(rule: &str, name: &str, f: &Field, h: &How, v: &SigmaValue, map: &Mapping) -> Result<String, Refusal> {
     let refuse = |why: &str| Refusal::new(rule, format!("`{name}`: {why}"));
     let col = &f.sql;
     let text = matches!(f.data_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
@@ -171,7 +188,11 @@ fn value(rule: &str, name: &str, f: &Field, h: &How, v: &SigmaValue, map: &Mappi
             _ => return Err(refuse("fieldref names a field")),
         };
         let o = map.field(&other).ok_or_else(|| refuse(&format!("fieldref `{other}` has no events column")))?;
-        return Ok(format!("({col} = {})", o.sql));
+        let both_text = text && matches!(o.data_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+        return Ok(match both_text && !h.cased {
+            true => format!("(lower({col}) = lower({}))", o.sql),
+            false => format!("({col} = {})", o.sql),
+        });
     }
     if let Some(part) = h.part {
         let n = number(v).ok_or_else(|| refuse("a timestamp part compares with a number"))?;
@@ -208,15 +229,18 @@ fn value(rule: &str, name: &str, f: &Field, h: &How, v: &SigmaValue, map: &Mappi
         crate::udf::Cidr::parse(&net).ok_or_else(|| refuse(&format!("`{net}` is not a network")))?;
         return Ok(format!("sigma_cidr({col}, {})", string(&net)));
     }
-    let eq = match v {
+    Ok(match v {
         SigmaValue::Null => {
             if h.anchor.is_some() || h.neq {
                 return Err(refuse("null takes no string modifier"));
             }
-            return Ok(format!("({col} IS NULL)"));
+            format!("({col} IS NULL)")
         }
         SigmaValue::Bool(b) if f.data_type == DataType::Boolean => format!("({col} = {b})"),
-        SigmaValue::Integer(_) | SigmaValue::Float(_) if f.data_type.is_numeric() => format!("({col} = {})", number(v).expect("a number")),
+        SigmaValue::Integer(_) | SigmaValue::Float(_) if f.data_type.is_numeric() => match number(v) {
+            Some(n) => format!("({col} = {n})"),
+            None => return Err(refuse("not a finite number")),
+        },
         SigmaValue::String(s) if f.data_type == DataType::Boolean => match s.as_plain().map(|p| p.to_lowercase()).as_deref() {
             Some(b @ ("true" | "false")) => format!("({col} = {b})"),
             _ => return Err(refuse("a boolean column matches true or false")),
@@ -226,10 +250,6 @@ fn value(rule: &str, name: &str, f: &Field, h: &How, v: &SigmaValue, map: &Mappi
         SigmaValue::Bool(b) => string_match(col, &SigmaString::from_raw(&b.to_string()), h),
         SigmaValue::Integer(n) => string_match(col, &SigmaString::from_raw(&n.to_string()), h),
         SigmaValue::Float(x) => string_match(col, &SigmaString::from_raw(&x.to_string()), h),
-    };
-    Ok(match h.neq {
-        true => format!("({col} IS NOT NULL AND NOT {eq})"),
-        false => eq,
     })
 }
 

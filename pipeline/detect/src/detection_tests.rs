@@ -79,6 +79,10 @@ async fn regexes_cidrs_numbers_and_raw_fields() {
     assert_eq!(matches("  s: {sourceIPAddress|cidr: '2001:db8::/32'}\n  condition: s\n").await, ids(&["e3"]));
     assert_eq!(matches("  s: {token_size_bytes|gte: 100}\n  condition: s\n").await, ids(&["e1", "e2"]));
     assert_eq!(matches("  s: {requestParameters.groupName|contains: admin}\n  condition: s\n").await, ids(&["e1"]));
+    // neq goes with any way of comparing; a missing field matches nothing.
+    assert_eq!(matches("  s: {sourceIPAddress|cidr|neq: 203.0.113.0/24}\n  condition: s\n").await, ids(&["e2", "e3"]));
+    assert_eq!(matches("  s: {username|fieldref: eventName}\n  condition: s\n").await, ids(&[]));
+    assert_eq!(matches("  s: {eventName|fieldref|neq: event_name}\n  condition: s\n").await, ids(&[]));
 }
 
 #[tokio::test]
@@ -101,4 +105,7 @@ fn what_cannot_run_as_written_is_refused_with_the_reason() {
     assert!(refused("  s: {sourceIPAddress|cidr: 300.1.1.1/8}\n  condition: s\n").contains("not a network"));
     assert!(refused("  s: {mfa_passed: maybe}\n  condition: s\n").contains("boolean"));
     assert!(refused("  s: {eventName: x}\n  condition: t\n").contains("`t`"));
+    assert!(refused("  s: {eventName|contains|startswith: x}\n  condition: s\n").contains("exclude each other"));
+    assert!(refused("  s: {sourceIPAddress|cidr|re: x}\n  condition: s\n").contains("different ways"));
+    assert!(refused("  s: {token_size_bytes: .inf}\n  condition: s\n").contains("finite"));
 }

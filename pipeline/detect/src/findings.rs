@@ -3,7 +3,8 @@
 //! id, group-by values, window start); a finding the table already holds
 //! is written again only when what it covers changed (late events), as
 //! its next revision. Re-running a backtest, restarting a follower or
-//! replaying a topic writes nothing new.
+//! replaying a topic writes nothing new. One process detects per lake:
+//! two writing at once may both write the same revision.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -100,7 +101,7 @@ pub fn from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Finding>
             let ids = evidence.value(i);
             let ids = ids.as_string::<i32>();
             out.push(Finding {
-                id: finding_id(&rule.id, &group_key, start.value(i)),
+                id: finding_id(&rule.id, &group_key, if rule.windowed_key { start.value(i) } else { 0 }),
                 rule_id: rule.id.clone(),
                 rule_title: rule.title.clone(),
                 rule_level: rule.level.clone(),
@@ -165,7 +166,9 @@ pub async fn write(lake: &Lake, writer: &str, found: &[Finding], now_us: i64) ->
     let known = latest(lake).await?;
     let mut w = Written::default();
     let mut rows: Vec<(i64, &Finding)> = Vec::new();
-    for f in found {
+    // One row per id and pass (an event id the lake holds twice keys twice).
+    let mut seen = std::collections::HashSet::new();
+    for f in found.iter().filter(|f| seen.insert(f.id.as_str())) {
         match known.get(&f.id) {
             None => {
                 w.new += 1;

@@ -46,6 +46,9 @@ impl NewValue {
         let refuse = |why: String| Refusal::new(id, format!("new_value: {why}"));
         let spec: Spec = yaml_serde::from_value(v.clone()).map_err(|e| refuse(e.to_string()))?;
         let field = |name: &str| map.field(name).map(|f| f.sql).ok_or_else(|| refuse(format!("`{name}` has no events column")));
+        if spec.group_by.is_empty() {
+            return Err(refuse("group-by names at least one field (new within what?)".into()));
+        }
         let field_sql = field(&spec.field)?;
         let groups_sql = spec.group_by.iter().map(|g| field(g)).collect::<Result<Vec<_>, _>>()?;
         let learning = Timespan::parse(&spec.learning).map_err(|e| refuse(format!("learning {}: {e}", spec.learning)))?.seconds;

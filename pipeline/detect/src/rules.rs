@@ -29,6 +29,9 @@ pub struct Rule {
     pub span: Option<u64>,
     /// The group-by fields, as the rule names them.
     pub group_by: Vec<String>,
+    /// Whether the window start is part of the finding's key (not for
+    /// `new_value`, whose day of first sight a late event may move).
+    pub windowed_key: bool,
 }
 
 /// The rules of one pack, each of them runnable.
@@ -133,11 +136,14 @@ pub(crate) fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectE
     let mut ids = BTreeSet::new();
     for r in &all.rules {
         let Some((id, _, cond)) = conditions.iter().find(|(id, _, _)| Some(id) == r.id.as_ref()) else { continue };
+        if !ids.insert(id.clone()) {
+            refused.push(Refusal::new(id, "two rules share this id"));
+            continue;
+        }
         let by_name = r.name.as_deref().is_some_and(|n| referenced.contains(n));
         if referenced.contains(id.as_str()) || by_name {
             continue;
         }
-        ids.insert(id.clone());
         let (sql, span, group_by) = match crate::new_value::NewValue::of(id, r, map) {
             Err(e) => {
                 refused.push(e);
@@ -152,6 +158,7 @@ pub(crate) fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectE
             level: r.level.map_or("medium", |l| l.as_str()).to_string(),
             tags: r.tags.clone(),
             file: file_of(&r.id),
+            windowed_key: false,
             sql,
             span,
             group_by,
@@ -204,6 +211,9 @@ fn correlation_rule(
     if raw.not_tumbling.contains(&id) || c.window == WindowMode::Session {
         return Err(Refusal::new(&id, format!("{} windows: authlake evaluates tumbling windows aligned to UTC", c.window.as_str())));
     }
+    if c.rules.is_empty() {
+        return Err(Refusal::new(&id, "a correlation references no rule"));
+    }
     let mut bases = Vec::new();
     for name in &c.rules {
         let found = conditions.iter().find(|(i, n, _)| i == name || n.as_deref() == Some(name.as_str()));
@@ -230,6 +240,7 @@ fn correlation_rule(
         sql,
         span: Some(span),
         group_by: c.group_by.clone(),
+        windowed_key: true,
     })
 }
 

@@ -45,6 +45,8 @@ fn correlations_that_cannot_be_honoured_are_refused() {
     assert!(refusal(&format!("{BASE}---\ntitle: c\nid: c-1\ncorrelation:\n  type: value_percentile\n  rules: [base]\n  timespan: 1h\n  condition: {{gte: 3, field: x}}\n")).contains("percentile"));
     assert!(refusal("title: w\nid: w-1\nlogsource: {product: windows, service: security}\ndetection:\n  s: {EventID: 4625}\n  condition: s\n").contains("log source"));
     assert!(refusal("title: no id\nlogsource: {product: aws, service: cognito}\ndetection:\n  s: {outcome: failure}\n  condition: s\n").contains("needs an id"));
+    assert!(refusal(&format!("{BASE}---\n{}", BASE.replace("name: base", "name: other"))).contains("two rules share this id"));
+    assert!(refusal(&format!("{BASE}---\ntitle: c\nid: c-1\ncorrelation:\n  type: temporal_ordered\n  rules: []\n  timespan: 1h\n")).contains("references no rule"));
     let tumbling = corr("  window: tumbling\n");
     let pack = compile(&[Source { file: "r.yml".into(), text: tumbling }], &Mapping::builtin()).unwrap();
     assert_eq!(pack.rules.len(), 1, "the base rule makes no findings of its own");

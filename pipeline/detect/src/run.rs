@@ -42,9 +42,11 @@ fn timestamp(us: i64) -> String {
     format!("TIMESTAMP '{}'", t.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
-/// The rule's query over `range`.
+/// The rule's query over `range` (within [`Range::ALL`]).
 pub fn bind(rule: &Rule, range: Range) -> String {
     let r = range.aligned(rule.span);
+    let clamp = |t: i64| t.clamp(Range::ALL.since, Range::ALL.until);
+    let r = Range { since: clamp(r.since), until: clamp(r.until) };
     rule.sql.replace("${since}", &timestamp(r.since)).replace("${until}", &timestamp(r.until))
 }
 
@@ -55,29 +57,49 @@ pub async fn context(lake: &Lake) -> Result<SessionContext, DetectError> {
     Ok(ctx)
 }
 
-/// Runs every rule of `pack` over `range`.
-pub async fn evaluate(ctx: &SessionContext, pack: &Pack, range: Range) -> Result<Vec<RuleRun>, DetectError> {
-    let mut out = Vec::new();
+/// Runs every rule of `pack` over `range`. A rule that fails does not
+/// stop the others: its error is returned beside their runs.
+pub async fn evaluate(ctx: &SessionContext, pack: &Pack, range: Range) -> (Vec<RuleRun>, Vec<DetectError>) {
+    let (mut out, mut failed) = (Vec::new(), Vec::new());
     for rule in &pack.rules {
         let started = Instant::now();
         let sql = bind(rule, range);
-        let (_, batches) =
-            authlake_analytics::run_sql(ctx, &sql).await.map_err(|source| DetectError::Query { rule: rule.id.clone(), source })?;
-        let found = findings::from_batches(rule, &batches)?;
-        tracing::debug!(rule = %rule.id, findings = found.len(), seconds = started.elapsed().as_secs_f64(), "rule evaluated");
-        out.push(RuleRun { rule: rule.clone(), findings: found, elapsed: started.elapsed() });
+        let found = match authlake_analytics::run_sql(ctx, &sql).await {
+            Ok((_, batches)) => findings::from_batches(rule, &batches),
+            Err(source) => Err(DetectError::Query { rule: rule.id.clone(), source }),
+        };
+        match found {
+            Ok(found) => {
+                tracing::debug!(rule = %rule.id, findings = found.len(), seconds = started.elapsed().as_secs_f64(), "rule evaluated");
+                out.push(RuleRun { rule: rule.clone(), findings: found, elapsed: started.elapsed() });
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                failed.push(e);
+            }
+        }
     }
-    Ok(out)
+    (out, failed)
 }
 
-/// Evaluates `pack` over `range` and writes what it found once.
-pub async fn detect(lake: &Lake, pack: &Pack, range: Range, writer: &str) -> Result<(Vec<RuleRun>, findings::Written), DetectError> {
+/// What a pass over the lake did.
+#[derive(Debug)]
+pub struct Detected {
+    pub runs: Vec<RuleRun>,
+    pub written: findings::Written,
+    /// Rules that failed (their findings, none, are not written).
+    pub failed: Vec<DetectError>,
+}
+
+/// Evaluates `pack` over `range` and writes what it found once (what the
+/// rules that ran found, when some failed).
+pub async fn detect(lake: &Lake, pack: &Pack, range: Range, writer: &str) -> Result<Detected, DetectError> {
     let ctx = context(lake).await?;
-    let runs = evaluate(&ctx, pack, range).await?;
+    let (runs, failed) = evaluate(&ctx, pack, range).await;
     let all: Vec<Finding> = runs.iter().flat_map(|r| r.findings.iter().cloned()).collect();
     let now = Utc::now().timestamp_micros();
     let written = findings::write(lake, writer, &all, now).await?;
-    Ok((runs, written))
+    Ok(Detected { runs, written, failed })
 }
 
 /// How often one rule would have fired in one ISO week.

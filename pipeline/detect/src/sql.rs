@@ -2,9 +2,15 @@
 
 use rsigma_parser::{SigmaString, SpecialChar, StringPart};
 
-/// A SQL string literal.
+/// A SQL string literal. The run binds a range into `${since}` and
+/// `${until}` in a rule's text, so `${` from a rule's values is written as
+/// two literals joined (the same value): no value can reach the binding.
 pub fn string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    let quoted = |t: &str| format!("'{}'", t.replace('\'', "''"));
+    match s.contains("${") {
+        false => quoted(s),
+        true => format!("({})", s.split("${").map(quoted).collect::<Vec<_>>().join(" || '$' || '{' || ")),
+    }
 }
 
 /// Where a Sigma string's wildcards may match: `contains` puts one at
@@ -77,6 +83,7 @@ mod tests {
     #[test]
     fn literals_and_patterns_escape_what_sql_would_read() {
         assert_eq!(string("it's"), "'it''s'");
+        assert!(!string("x${since}y").contains("${"), "{}", string("x${since}y"));
         let v = SigmaString::new("Admin*_100%");
         assert_eq!(like_pattern(&v, Anchor::Whole, false).unwrap(), "admin%\\_100\\%");
         assert_eq!(like_pattern(&SigmaString::new("x"), Anchor::Contains, true).unwrap(), "%x%");

@@ -106,15 +106,19 @@ impl Committed {
     }
 }
 
-/// The least and greatest `event_time` of the events files among `files`.
+/// The least and greatest `event_time` of the events files among
+/// `files`; all time when one of them has no statistics to tell.
 fn event_time_span(files: &[authlake_lake::AddedFile]) -> Option<(i64, i64)> {
     let time = |v: &serde_json::Value| {
         v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_micros())
     };
+    let span = |f: &authlake_lake::AddedFile| {
+        let stats: serde_json::Value = serde_json::from_str(f.stats.as_deref()?).ok()?;
+        Some((time(&stats["minValues"]["event_time"])?, time(&stats["maxValues"]["event_time"])?))
+    };
     let mut out: Option<(i64, i64)> = None;
     for f in files.iter().filter(|f| f.table == authlake_lake::TableKind::Events) {
-        let stats: serde_json::Value = serde_json::from_str(f.stats.as_deref()?).ok()?;
-        let (lo, hi) = (time(&stats["minValues"]["event_time"])?, time(&stats["maxValues"]["event_time"])?);
+        let (lo, hi) = span(f).unwrap_or((i64::MIN / 2, i64::MAX / 2));
         out = Some(out.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
     }
     out
@@ -408,6 +412,7 @@ impl Batch {
             ..Commit::draft(&self.writer_id, "ingest")
         };
         let committed = log.commit_files(draft, &expected, Operation::Ingest).await?;
+        progress.committed.note(&committed.add);
         self.committed.extend(committed.positions.clone());
         on_commit(&committed.positions);
         summary.events += committed.stats.events;
@@ -427,7 +432,6 @@ impl Batch {
         summary.commits += 1;
         progress.commits.fetch_add(1, Ordering::Relaxed);
         progress.last_commit_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        progress.committed.note(&committed.add);
         self.opened = None;
         Ok(())
     }

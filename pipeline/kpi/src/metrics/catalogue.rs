@@ -159,6 +159,17 @@ pub async fn compute(lake: &Lake, opts: &CatalogueOptions) -> Result<Vec<MetricP
     compute_with(&ctx, opts).await
 }
 
+/// The rows of `sql` (`window_start`, `n` and the columns of `dims`) as
+/// (window start, dimensions, count).
+async fn counted(ctx: &SessionContext, sql: &str, dims: &[(&str, &str)]) -> Result<Vec<(DateTime<Utc>, Vec<(String, String)>, f64)>, MetricsError> {
+    let mut out = Vec::new();
+    for r in Rows::collect(run_sql(ctx, sql).await?.1)?.0 {
+        let d = dims.iter().map(|(name, col)| (name.to_string(), r.text(col).unwrap_or_default())).collect();
+        out.push((r.time("window_start")?, d, r.number("n").unwrap_or(0.0)));
+    }
+    Ok(out)
+}
+
 /// [`compute`] over an existing session.
 pub async fn compute_with(ctx: &SessionContext, opts: &CatalogueOptions) -> Result<Vec<MetricPoint>, MetricsError> {
     let label = opts.window.label();
@@ -230,12 +241,8 @@ pub async fn compute_with(ctx: &SessionContext, opts: &CatalogueOptions) -> Resu
         opts.since.to_rfc3339(),
         opts.until.to_rfc3339()
     );
-    for r in Rows::collect(run_sql(ctx, &sql).await?.1)?.0 {
-        let dims = vec![
-            ("UserPoolId".to_string(), r.text("user_pool_id").unwrap_or_default()),
-            ("ProviderName".to_string(), r.text("provider_name").unwrap_or_default()),
-        ];
-        push(r.time("window_start")?, dims, links, r.number("n").unwrap_or(0.0));
+    for (start, dims, n) in counted(ctx, &sql, &[("UserPoolId", "user_pool_id"), ("ProviderName", "provider_name")]).await? {
+        push(start, dims, links, n);
     }
 
     // Migration progress: users migrated (lazily, first success per user,
@@ -292,12 +299,8 @@ pub async fn compute_with(ctx: &SessionContext, opts: &CatalogueOptions) -> Resu
         opts.since.to_rfc3339(),
         opts.until.to_rfc3339()
     );
-    for r in Rows::collect(run_sql(ctx, &sql).await?.1)?.0 {
-        let dims = vec![
-            ("Rule".to_string(), r.text("rule_id").unwrap_or_default()),
-            ("Level".to_string(), r.text("rule_level").unwrap_or_default()),
-        ];
-        push(r.time("window_start")?, dims, found, r.number("n").unwrap_or(0.0));
+    for (start, dims, n) in counted(ctx, &sql, &[("Rule", "rule_id"), ("Level", "rule_level")]).await? {
+        push(start, dims, found, n);
     }
 
     // How far behind the pipeline is, by the time rows were read: the
