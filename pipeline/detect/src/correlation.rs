@@ -26,6 +26,8 @@ use crate::query::{self, Shape};
 /// The base rules a correlation reads: (id or name as referenced, SQL condition).
 pub type Bases<'a> = &'a [(String, String)];
 
+const PERCENTILE: &str = "value_percentile: DataFusion's percentiles are approximate";
+
 /// The finding query of correlation `c` over its base rules' conditions.
 pub fn compile(id: &str, c: &CorrelationRule, bases: Bases<'_>, map: &Mapping) -> Result<(String, u64), Refusal> {
     let refuse = |why: String| Refusal::new(id, why);
@@ -41,53 +43,32 @@ pub fn compile(id: &str, c: &CorrelationRule, bases: Bases<'_>, map: &Mapping) -
         let f = map.field(g).ok_or_else(|| refuse(format!("group-by field `{g}` has no events column in the field mapping")))?;
         groups.push(f.sql);
     }
-    let (threshold, field) = match &c.condition {
-        CorrelationCondition::Threshold { predicates, field, percentile } => {
-            if percentile.is_some() || c.correlation_type == CorrelationType::ValuePercentile {
-                return Err(refuse("value_percentile: DataFusion's percentiles are approximate".into()));
-            }
-            (Some(predicates.clone()), field.clone().unwrap_or_default())
+    let field: &[String] = match &c.condition {
+        CorrelationCondition::Threshold { percentile: Some(_), .. } => {
+            return Err(refuse(PERCENTILE.into()))
         }
-        CorrelationCondition::Extended(_) => (None, Vec::new()),
+        CorrelationCondition::Threshold { field: Some(f), .. } => f,
+        _ => &[],
     };
     let value = match c.correlation_type {
         CorrelationType::ValueCount | CorrelationType::ValueSum | CorrelationType::ValueAvg | CorrelationType::ValueMedian => {
-            let [name] = field.as_slice() else { return Err(refuse("the condition names one field".into())) };
+            let [name] = field else { return Err(refuse("the condition names one field".into())) };
             Some(map.field(name).ok_or_else(|| refuse(format!("condition field `{name}` has no events column")))?.sql)
         }
         _ => None,
     };
-    let flags: Vec<String> = (0..bases.len()).map(|i| format!("r{i}")).collect();
-    let aggregate = |name: &str| -> Result<String, Refusal> {
-        Ok(match c.correlation_type {
-            CorrelationType::EventCount => "COUNT(*)".to_string(),
-            CorrelationType::ValueCount => "COUNT(DISTINCT v)".to_string(),
-            CorrelationType::ValueSum => "SUM(TRY_CAST(v AS DOUBLE))".to_string(),
-            CorrelationType::ValueAvg => "AVG(TRY_CAST(v AS DOUBLE))".to_string(),
-            CorrelationType::ValueMedian => "median(TRY_CAST(v AS DOUBLE))".to_string(),
-            CorrelationType::Temporal | CorrelationType::TemporalOrdered => {
-                flags.iter().map(|r| format!("MAX({r})")).collect::<Vec<_>>().join(" + ")
-            }
-            CorrelationType::ValuePercentile => return Err(refuse(format!("{name}: value_percentile"))),
-        })
-    };
-    let having = match (&threshold, &c.condition) {
-        (Some(preds), _) => {
-            let agg = aggregate(c.correlation_type.as_str())?;
-            if c.correlation_type == CorrelationType::TemporalOrdered
-                && preds.iter().any(|(op, n)| !(matches!(op, ConditionOperator::Gte | ConditionOperator::Eq) && *n as usize == bases.len()))
-            {
+    let having = match &c.condition {
+        CorrelationCondition::Threshold { predicates, .. } => {
+            let agg = aggregate(c.correlation_type, bases.len())
+                .ok_or_else(|| refuse(PERCENTILE.into()))?;
+            let every_rule = |(op, n): &(ConditionOperator, u64)| matches!(op, ConditionOperator::Gte | ConditionOperator::Eq) && *n as usize == bases.len();
+            if c.correlation_type == CorrelationType::TemporalOrdered && !predicates.iter().all(every_rule) {
                 return Err(refuse("temporal_ordered needs every referenced rule, in order".into()));
             }
-            preds.iter().map(|(op, n)| format!("{agg} {} {n}", operator(*op))).collect::<Vec<_>>().join(" AND ")
+            predicates.iter().map(|(op, n)| format!("{agg} {} {n}", operator(*op))).collect::<Vec<_>>().join(" AND ")
         }
-        (None, CorrelationCondition::Extended(e)) => {
-            if c.correlation_type != CorrelationType::Temporal {
-                return Err(refuse("a boolean condition is for temporal correlations".into()));
-            }
-            extended(id, e, bases)?
-        }
-        (None, _) => unreachable!("a threshold or an extended condition"),
+        CorrelationCondition::Extended(e) if c.correlation_type == CorrelationType::Temporal => extended(id, e, bases)?,
+        CorrelationCondition::Extended(_) => return Err(refuse("a boolean condition is for temporal correlations".into())),
     };
     let shape = Shape { span, groups, value, bases: bases.iter().map(|(_, sql)| sql.clone()).collect() };
     let sql = match c.correlation_type {
@@ -95,6 +76,21 @@ pub fn compile(id: &str, c: &CorrelationRule, bases: Bases<'_>, map: &Mapping) -
         _ => query::windowed(&shape, &having),
     };
     Ok((sql, span))
+}
+
+/// What the threshold compares, over the rows of one group and window
+/// (`r{i}`: row matched referenced rule `i`); `None` for percentiles.
+fn aggregate(t: CorrelationType, rules: usize) -> Option<String> {
+    Some(match t {
+        CorrelationType::EventCount => "COUNT(*)".to_string(),
+        CorrelationType::ValueCount => "COUNT(DISTINCT v)".to_string(),
+        CorrelationType::ValueSum => "SUM(TRY_CAST(v AS DOUBLE))".to_string(),
+        CorrelationType::ValueAvg => "AVG(TRY_CAST(v AS DOUBLE))".to_string(),
+        CorrelationType::ValueMedian => "median(TRY_CAST(v AS DOUBLE))".to_string(),
+        // How many of the rules matched.
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered => (0..rules).map(|i| format!("MAX(r{i})")).collect::<Vec<_>>().join(" + "),
+        CorrelationType::ValuePercentile => return None,
+    })
 }
 
 fn operator(op: ConditionOperator) -> &'static str {

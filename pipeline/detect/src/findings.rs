@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use authlake_core::schema::findings_schema;
@@ -64,30 +64,45 @@ pub fn finding_id(rule_id: &str, group_key: &str, window_start: i64) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-fn column(b: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef, DetectError> {
-    let c = b.column_by_name(name).ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("finding query without {name}")))?;
-    Ok(cast(c, to)?)
+/// The columns of a batch (a finding query's, or the table's), read as
+/// the findings table types them.
+struct Columns<'a>(&'a RecordBatch);
+
+impl Columns<'_> {
+    fn cast(&self, name: &str, to: &DataType) -> Result<ArrayRef, DetectError> {
+        let c = self.0.column_by_name(name).ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("findings without {name}")))?;
+        Ok(cast(c, to)?)
+    }
+    fn text(&self, name: &str) -> Result<StringArray, DetectError> {
+        Ok(self.cast(name, &DataType::Utf8)?.as_string::<i32>().clone())
+    }
+    fn time(&self, name: &str) -> Result<TimestampMicrosecondArray, DetectError> {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        Ok(self.cast(name, &ts)?.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone())
+    }
+    fn int(&self, name: &str) -> Result<Int64Array, DetectError> {
+        Ok(self.cast(name, &DataType::Int64)?.as_primitive().clone())
+    }
+    fn list(&self, name: &str) -> Result<ListArray, DetectError> {
+        let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+        Ok(self.cast(name, &list)?.as_list::<i32>().clone())
+    }
 }
 
-fn ts() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+/// Row `i` of a list of strings.
+fn strings(list: &ListArray, i: usize) -> Vec<String> {
+    list.value(i).as_string::<i32>().iter().flatten().map(str::to_string).collect()
 }
 
 /// The findings in a rule's query result.
 pub fn from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Finding>, DetectError> {
-    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     let mut out = Vec::new();
     for b in batches {
-        let text = |n: &str| -> Result<StringArray, DetectError> { Ok(column(b, n, &DataType::Utf8)?.as_string::<i32>().clone()) };
-        let time = |n: &str| -> Result<TimestampMicrosecondArray, DetectError> {
-            Ok(column(b, n, &ts())?.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone())
-        };
-        let int = |n: &str| -> Result<Int64Array, DetectError> { Ok(column(b, n, &DataType::Int64)?.as_primitive().clone()) };
-        let (start, end, first, last) = (time("window_start")?, time("window_end")?, time("first_seen")?, time("last_seen")?);
-        let (key, pool, user, ip, device) = (text("group_key")?, text("user_pool_id")?, text("user_key")?, text("ip_address")?, text("device_name")?);
-        let (events, values) = (int("event_count")?, int("value_count")?);
-        let evidence = column(b, "evidence", &list)?;
-        let evidence = evidence.as_list::<i32>();
+        let c = Columns(b);
+        let (start, end, first, last) = (c.time("window_start")?, c.time("window_end")?, c.time("first_seen")?, c.time("last_seen")?);
+        let (key, pool, user, ip, device) =
+            (c.text("group_key")?, c.text("user_pool_id")?, c.text("user_key")?, c.text("ip_address")?, c.text("device_name")?);
+        let (events, values, evidence) = (c.int("event_count")?, c.int("value_count")?, c.list("evidence")?);
         let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
         for i in 0..b.num_rows() {
             let group_key = key.value(i).to_string();
@@ -98,8 +113,6 @@ pub fn from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Finding>
                     serde_json::Value::Object(rule.group_by.iter().cloned().zip(values.map(serde_json::Value::from)).collect())
                 }
             };
-            let ids = evidence.value(i);
-            let ids = ids.as_string::<i32>();
             out.push(Finding {
                 id: finding_id(&rule.id, &group_key, if rule.windowed_key { start.value(i) } else { 0 }),
                 rule_id: rule.id.clone(),
@@ -117,7 +130,7 @@ pub fn from_batches(rule: &Rule, batches: &[RecordBatch]) -> Result<Vec<Finding>
                 value_count: values.is_valid(i).then(|| values.value(i)),
                 first_seen: first.value(i),
                 last_seen: last.value(i),
-                evidence: ids.iter().flatten().map(str::to_string).collect(),
+                evidence: strings(&evidence, i),
             });
         }
     }
@@ -135,25 +148,15 @@ pub struct Written {
 /// The latest revision and fingerprint of every finding in the table.
 async fn latest(lake: &Lake) -> Result<HashMap<String, (i64, String)>, DetectError> {
     let mut out: HashMap<String, (i64, String)> = HashMap::new();
-    let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     for b in authlake_lake::append::read_all(lake, TableKind::Findings).await? {
-        let ids = column(&b, "finding_id", &DataType::Utf8)?;
-        let ids = ids.as_string::<i32>();
-        let int = |n: &str| -> Result<Int64Array, DetectError> { Ok(column(&b, n, &DataType::Int64)?.as_primitive().clone()) };
-        let time = |n: &str| -> Result<TimestampMicrosecondArray, DetectError> {
-            Ok(column(&b, n, &ts())?.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone())
-        };
-        let (revisions, events, values) = (int("revision")?, int("event_count")?, int("value_count")?);
-        let (first, last) = (time("first_seen")?, time("last_seen")?);
-        let evidence = column(&b, "evidence", &list)?;
-        let evidence = evidence.as_list::<i32>();
+        let c = Columns(&b);
+        let (ids, revisions, events, values) = (c.text("finding_id")?, c.int("revision")?, c.int("event_count")?, c.int("value_count")?);
+        let (first, last, evidence) = (c.time("first_seen")?, c.time("last_seen")?, c.list("evidence")?);
         for i in 0..b.num_rows() {
             let slot = out.entry(ids.value(i).to_string()).or_insert((0, String::new()));
             if revisions.value(i) > slot.0 {
-                let ev = evidence.value(i);
-                let ev: Vec<String> = ev.as_string::<i32>().iter().flatten().map(str::to_string).collect();
                 let v = values.is_valid(i).then(|| values.value(i));
-                *slot = (revisions.value(i), fingerprint(events.value(i), v, first.value(i), last.value(i), &ev));
+                *slot = (revisions.value(i), fingerprint(events.value(i), v, first.value(i), last.value(i), &strings(&evidence, i)));
             }
         }
     }

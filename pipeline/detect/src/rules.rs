@@ -5,14 +5,32 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use rsigma_parser::{CorrelationRule, SigmaCollection, SigmaRule, WindowMode};
+use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, WindowMode};
 
 use crate::error::{DetectError, Refusal};
 use crate::mapping::Mapping;
 
-/// The built-in rules: (file name, text). A test checks this list against
-/// the directory.
-pub const BUILTIN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin.in"));
+/// The built-in rules: (file name, text), as `named.rs` lists the built-in
+/// queries. A test checks this list against the directory.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("cognito_account_takeover_after_high_risk.yml", include_str!("../../../detections/rules/cognito_account_takeover_after_high_risk.yml")),
+    ("cognito_admin_add_user_to_admin_group.yml", include_str!("../../../detections/rules/cognito_admin_add_user_to_admin_group.yml")),
+    ("cognito_admin_disable_user_burst.yml", include_str!("../../../detections/rules/cognito_admin_disable_user_burst.yml")),
+    ("cognito_admin_set_user_password.yml", include_str!("../../../detections/rules/cognito_admin_set_user_password.yml")),
+    ("cognito_credential_stuffing.yml", include_str!("../../../detections/rules/cognito_credential_stuffing.yml")),
+    ("cognito_deletion_protection_disabled.yml", include_str!("../../../detections/rules/cognito_deletion_protection_disabled.yml")),
+    ("cognito_duplicate_identities.yml", include_str!("../../../detections/rules/cognito_duplicate_identities.yml")),
+    ("cognito_impossible_travel.yml", include_str!("../../../detections/rules/cognito_impossible_travel.yml")),
+    ("cognito_mfa_config_weakened.yml", include_str!("../../../detections/rules/cognito_mfa_config_weakened.yml")),
+    ("cognito_mfa_fatigue.yml", include_str!("../../../detections/rules/cognito_mfa_fatigue.yml")),
+    ("cognito_new_country_for_pool.yml", include_str!("../../../detections/rules/cognito_new_country_for_pool.yml")),
+    ("cognito_new_device_then_high_risk.yml", include_str!("../../../detections/rules/cognito_new_device_then_high_risk.yml")),
+    ("cognito_password_reset_code_bruteforce.yml", include_str!("../../../detections/rules/cognito_password_reset_code_bruteforce.yml")),
+    ("cognito_password_spraying.yml", include_str!("../../../detections/rules/cognito_password_spraying.yml")),
+    ("cognito_sms_pumping.yml", include_str!("../../../detections/rules/cognito_sms_pumping.yml")),
+    ("cognito_token_refresh_storm.yml", include_str!("../../../detections/rules/cognito_token_refresh_storm.yml")),
+    ("cognito_unauthenticated_identity_credentials.yml", include_str!("../../../detections/rules/cognito_unauthenticated_identity_credentials.yml")),
+];
 
 /// A rule ready to run.
 #[derive(Debug, Clone)]
@@ -106,71 +124,64 @@ impl Raw {
 }
 
 pub(crate) fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectError> {
-    let mut all = SigmaCollection::new();
+    // Every document with the file it came from.
+    let (mut detections, mut correlations, mut filters) = (Vec::new(), Vec::new(), Vec::new());
     let mut raw = Raw::default();
-    let mut files = Vec::new();
     for s in sources {
         let c = rsigma_parser::parse_sigma_yaml(&s.text).map_err(|e| DetectError::Parse { path: s.file.clone(), reason: e.to_string() })?;
         if let Some(e) = c.errors.first() {
             return Err(DetectError::Parse { path: s.file.clone(), reason: e.clone() });
         }
         raw.read(&s.text);
-        files.extend(c.rules.iter().map(|r| (r.id.clone(), s.file.clone())));
-        files.extend(c.correlations.iter().map(|r| (r.id.clone(), s.file.clone())));
-        all.rules.extend(c.rules);
-        all.correlations.extend(c.correlations);
-        all.filters.extend(c.filters);
-    }
-    let file_of = |id: &Option<String>| files.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone()).unwrap_or_default();
-    let mut refused = Vec::new();
-    let mut rules = Vec::new();
-    let mut conditions: Vec<(String, Option<String>, String)> = Vec::new(); // (id, name, condition)
-    for r in &all.rules {
-        match detection_rule(r, &all, map) {
-            Ok((id, cond)) => conditions.push((id, r.name.clone(), cond)),
-            Err(e) => refused.push(e),
-        }
+        detections.extend(c.rules.into_iter().map(|r| (s.file.as_str(), r)));
+        correlations.extend(c.correlations.into_iter().map(|r| (s.file.as_str(), r)));
+        filters.extend(c.filters);
     }
     let referenced: BTreeSet<&str> =
-        all.correlations.iter().filter(|c| !c.generate).flat_map(|c| c.rules.iter().map(String::as_str)).collect();
-    let mut ids = BTreeSet::new();
-    for r in &all.rules {
-        let Some((id, _, cond)) = conditions.iter().find(|(id, _, _)| Some(id) == r.id.as_ref()) else { continue };
-        if !ids.insert(id.clone()) {
-            refused.push(Refusal::new(id, "two rules share this id"));
-            continue;
-        }
-        let by_name = r.name.as_deref().is_some_and(|n| referenced.contains(n));
-        if referenced.contains(id.as_str()) || by_name {
-            continue;
-        }
-        let (sql, span, group_by) = match crate::new_value::NewValue::of(id, r, map) {
+        correlations.iter().filter(|(_, c)| !c.generate).flat_map(|(_, c)| c.rules.iter().map(String::as_str)).collect();
+    let (mut rules, mut refused, mut ids) = (Vec::new(), Vec::new(), BTreeSet::new());
+    // What correlations read: (id, name, condition) of each detection rule.
+    let mut conditions: Vec<(String, Option<String>, String)> = Vec::new();
+    for (file, r) in &detections {
+        let (id, cond) = match detection_rule(r, &filters, map) {
+            Ok(x) => x,
             Err(e) => {
                 refused.push(e);
                 continue;
             }
-            Ok(None) => (crate::query::single(cond), None, Vec::new()),
-            Ok(Some(nv)) => (nv.sql(cond), Some(86_400), nv.group_by()),
+        };
+        if !ids.insert(id.clone()) {
+            refused.push(Refusal::new(&id, "two rules share this id"));
+            continue;
+        }
+        conditions.push((id.clone(), r.name.clone(), cond.clone()));
+        if referenced.contains(id.as_str()) || r.name.as_deref().is_some_and(|n| referenced.contains(n)) {
+            continue;
+        }
+        let (sql, span, group_by) = match crate::new_value::NewValue::of(&id, r, map) {
+            Err(e) => {
+                refused.push(e);
+                continue;
+            }
+            Ok(None) => (crate::query::single(&cond), None, Vec::new()),
+            Ok(Some(nv)) => (nv.sql(&cond), Some(86_400), nv.group_by()),
         };
         rules.push(Rule {
-            id: id.clone(),
+            id,
             title: r.title.clone(),
             level: r.level.map_or("medium", |l| l.as_str()).to_string(),
             tags: r.tags.clone(),
-            file: file_of(&r.id),
+            file: file.to_string(),
             windowed_key: false,
             sql,
             span,
             group_by,
         });
     }
-    for c in &all.correlations {
+    for (file, c) in &correlations {
         match correlation_rule(c, &conditions, &raw, map) {
             Ok(rule) if !ids.insert(rule.id.clone()) => refused.push(Refusal::new(&rule.id, "two rules share this id")),
-            Ok(mut rule) => {
-                rule.file = file_of(&c.id);
-                rules.push(rule);
-            }
+            Ok(rule) => rules.push(Rule { file: file.to_string(), ..rule }),
             Err(e) => refused.push(e),
         }
     }
@@ -180,14 +191,14 @@ pub(crate) fn compile(sources: &[Source], map: &Mapping) -> Result<Pack, DetectE
     }
 }
 
-fn detection_rule(r: &SigmaRule, all: &SigmaCollection, map: &Mapping) -> Result<(String, String), Refusal> {
+fn detection_rule(r: &SigmaRule, filters: &[FilterRule], map: &Mapping) -> Result<(String, String), Refusal> {
     let id = r.id.clone().ok_or_else(|| Refusal::new(&r.title, "a rule needs an id (findings are keyed by it)"))?;
     let source = map
         .logsource(&r.logsource)
         .ok_or_else(|| Refusal::new(&id, format!("log source {:?} is not one authlake holds", r.logsource)))?;
     let mut parts: Vec<String> = source.into_iter().map(|w| format!("({w})")).collect();
     parts.push(crate::detection::condition(&id, &r.detection, map)?);
-    for f in &all.filters {
+    for f in filters {
         let applies = match &f.rules {
             rsigma_parser::FilterRuleTarget::Any => true,
             rsigma_parser::FilterRuleTarget::Specific(names) => {
